@@ -1,0 +1,740 @@
+//! HTTP/1.1 response framing, incremental, in the caller's buffer.
+//!
+//! A [`ResponseReader`] takes whatever bytes arrived, in pieces of any size, and answers
+//! [`Status::Partial`] ("need more") until the whole response is in, then
+//! [`Status::Complete`]. The head is parsed by [`httparse`]; the body may be delimited by
+//! `Content-Length`, by `Transfer-Encoding: chunked` (extensions and trailers accepted and
+//! ignored) or by the end of the connection (the caller reports it with
+//! [`ResponseReader::handle_eof`]). `1xx` interim responses are skipped.
+//!
+//! Refused with a typed [`HttpError`]: malformed heads, more than [`MAX_HEADERS`] fields, a
+//! head over [`Limits::max_head`] or a body over [`Limits::max_body`] (or over what the
+//! buffer holds), a `3xx` redirect, `101`, transfer or content codings other than
+//! `chunked`/`identity`, and an end of stream before the response is complete.
+//!
+//! **Panics:** never. Every index is checked; a `handle_read(n)` with `n` larger than the
+//! slice [`ResponseReader::read_buf`] gave is clamped to it.
+//!
+//! Memory: the response lives in the caller's buffer; a chunked body is decoded in place, so
+//! the buffer needs room for the head, the decoded body and one read's worth of framing.
+//!
+//! ```
+//! use lwa_core::http::{Limits, ResponseReader, Status};
+//!
+//! let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+//! let mut buf = [0u8; 256];
+//! let mut reader = ResponseReader::new(&mut buf, Limits::default());
+//! let mut status = Status::Partial;
+//! for &byte in wire {
+//!     let space = reader.read_buf().unwrap();
+//!     space[0] = byte;
+//!     status = reader.handle_read(1).unwrap();
+//! }
+//! assert_eq!(status, Status::Complete);
+//! let response = reader.into_response().unwrap();
+//! assert_eq!((response.status, &*response.body), (200, &b"{}"[..]));
+//! ```
+
+use crate::error::{HeadSyntax, HttpError};
+
+/// Most header fields accepted in a head or in the trailers. LWA sends about ten.
+pub const MAX_HEADERS: usize = 24;
+
+/// Default [`Limits::max_head`]: far above LWA's heads of about 350 bytes.
+pub const DEFAULT_MAX_HEAD: usize = 4096;
+
+/// Default [`Limits::max_body`]: two 2048-byte tokens with their JSON fit with room to spare.
+pub const DEFAULT_MAX_BODY: usize = 8192;
+
+/// Longest chunk-size line (with extensions) accepted.
+pub const MAX_CHUNK_LINE: usize = 1024;
+
+/// Size limits. The buffer is a limit too: the smaller of the two applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Limits {
+    /// Most bytes of response head, counting any 1xx heads before it.
+    pub max_head: usize,
+    /// Most bytes of (decoded) body.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_head: DEFAULT_MAX_HEAD,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
+
+/// Whether the response is complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use]
+pub enum Status {
+    /// More bytes are needed.
+    Partial,
+    /// The response is complete; take it with [`ResponseReader::into_response`].
+    Complete,
+}
+
+/// A complete response, borrowing the caller's buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Response<'buf> {
+    /// The final status code (never 1xx or 3xx).
+    pub status: u16,
+    /// `Retry-After` in seconds, when sent in the delta-seconds form (the HTTP-date form is
+    /// ignored: there is no clock here to compare it with).
+    pub retry_after: Option<u32>,
+    /// Whether `Content-Type` is `application/json` or `*/*+json`.
+    pub json: bool,
+    /// The decoded body (chunked framing removed). Mutable so that JSON strings can be
+    /// unescaped in place.
+    pub body: &'buf mut [u8],
+}
+
+/// What the head says about the response, copied out of the header borrow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Head {
+    status: u16,
+    retry_after: Option<u32>,
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    /// Waiting for a chunk-size line.
+    Size,
+    /// Inside chunk data, this many bytes still to come.
+    Data(u64),
+    /// The CRLF after chunk data.
+    DataEnd,
+    /// After the last chunk: trailer fields up to an empty line.
+    Trailers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// `Content-Length`: the body is exactly this long.
+    Length(usize),
+    /// `Transfer-Encoding: chunked`; decoded body bytes so far, and where the parser is.
+    Chunked { decoded: usize, chunk: Chunk },
+    /// No length: the body ends with the connection.
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading a head that starts at `start` (after any 1xx heads).
+    Head { start: usize },
+    Body {
+        head: Head,
+        start: usize,
+        framing: Framing,
+    },
+    Done {
+        head: Head,
+        start: usize,
+        len: usize,
+    },
+}
+
+/// Reads one HTTP/1.1 response into a caller's buffer. See the [module docs](self).
+#[derive(Debug)]
+pub struct ResponseReader<'buf> {
+    buf: &'buf mut [u8],
+    limits: Limits,
+    /// Bytes of `buf` holding received data.
+    filled: usize,
+    state: State,
+}
+
+impl<'buf> ResponseReader<'buf> {
+    /// A reader that will place the response in `buf`.
+    ///
+    /// ```
+    /// let mut buf = [0u8; 64];
+    /// let reader = lwa_core::http::ResponseReader::new(&mut buf, Default::default());
+    /// assert!(!reader.is_complete());
+    /// ```
+    #[must_use]
+    pub fn new(buf: &'buf mut [u8], limits: Limits) -> Self {
+        Self {
+            buf,
+            limits,
+            filled: 0,
+            state: State::Head { start: 0 },
+        }
+    }
+
+    /// Whether the whole response has been read.
+    ///
+    /// ```
+    /// let mut buf = [0u8; 64];
+    /// let reader = lwa_core::http::ResponseReader::new(&mut buf, Default::default());
+    /// assert!(!reader.is_complete());
+    /// ```
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        matches!(self.state, State::Done { .. })
+    }
+
+    /// Where to put the next bytes read. Never empty: when the buffer is full and the
+    /// response incomplete, this is the error that says which limit was hit.
+    ///
+    /// # Errors
+    /// [`HttpError::HeadTooLarge`] or [`HttpError::BodyTooLarge`] when no space is left.
+    ///
+    /// ```
+    /// let mut buf = [0u8; 64];
+    /// let mut reader = lwa_core::http::ResponseReader::new(&mut buf, Default::default());
+    /// assert_eq!(reader.read_buf().unwrap().len(), 64);
+    /// ```
+    pub fn read_buf(&mut self) -> Result<&mut [u8], HttpError> {
+        if self.filled >= self.buf.len() {
+            return Err(self.full_error());
+        }
+        Ok(self.buf.get_mut(self.filled..).unwrap_or_default())
+    }
+
+    fn full_error(&self) -> HttpError {
+        match self.state {
+            State::Head { .. } => HttpError::HeadTooLarge {
+                limit: self.limits.max_head.min(self.buf.len()),
+            },
+            State::Body { start, .. } | State::Done { start, .. } => HttpError::BodyTooLarge {
+                limit: self
+                    .limits
+                    .max_body
+                    .min(self.buf.len().saturating_sub(start)),
+            },
+        }
+    }
+
+    /// Takes `n` bytes just written into [`read_buf`](Self::read_buf). `n == 0` is not end
+    /// of stream: call [`handle_eof`](Self::handle_eof) for that.
+    ///
+    /// # Errors
+    /// Any [`HttpError`] the bytes so far prove; after an error the reader is spent.
+    ///
+    /// ```
+    /// use lwa_core::http::{ResponseReader, Status};
+    /// let mut buf = [0u8; 128];
+    /// let mut reader = ResponseReader::new(&mut buf, Default::default());
+    /// let wire = b"HTTP/1.1 204 No Content\r\n\r\n";
+    /// reader.read_buf().unwrap()[..wire.len()].copy_from_slice(wire);
+    /// assert_eq!(reader.handle_read(wire.len()).unwrap(), Status::Complete);
+    /// ```
+    pub fn handle_read(&mut self, n: usize) -> Result<Status, HttpError> {
+        let before = self.filled;
+        self.filled = self.filled.saturating_add(n).min(self.buf.len());
+        if let State::Head { start } = self.state {
+            // A head can only have ended if a line feed arrived.
+            let fresh = self.buf.get(before..self.filled).unwrap_or_default();
+            if fresh.contains(&b'\n') {
+                self.parse_heads(start)?;
+            }
+            if let State::Head { .. } = self.state {
+                if self.filled >= self.limits.max_head.min(self.buf.len()) {
+                    return Err(self.full_error());
+                }
+                return Ok(Status::Partial);
+            }
+        }
+        self.advance_body()
+    }
+
+    /// Reports the end of the stream.
+    ///
+    /// # Errors
+    /// [`HttpError::Truncated`] unless the response was complete or is delimited by the end of
+    /// the connection.
+    ///
+    /// ```
+    /// use lwa_core::http::{ResponseReader, Status};
+    /// use lwa_core::error::HttpError;
+    /// let mut buf = [0u8; 128];
+    /// let mut reader = ResponseReader::new(&mut buf, Default::default());
+    /// let wire = b"HTTP/1.0 200 OK\r\n\r\n{}";
+    /// reader.read_buf().unwrap()[..wire.len()].copy_from_slice(wire);
+    /// assert_eq!(reader.handle_read(wire.len()).unwrap(), Status::Partial);
+    /// assert_eq!(reader.handle_eof().unwrap(), Status::Complete);
+    /// assert_eq!(&*reader.into_response().unwrap().body, b"{}");
+    /// ```
+    pub fn handle_eof(&mut self) -> Result<Status, HttpError> {
+        match self.state {
+            State::Done { .. } => Ok(Status::Complete),
+            State::Body {
+                head,
+                start,
+                framing: Framing::Close,
+            } => {
+                self.state = State::Done {
+                    head,
+                    start,
+                    len: self.filled.saturating_sub(start),
+                };
+                Ok(Status::Complete)
+            }
+            _ => Err(HttpError::Truncated),
+        }
+    }
+
+    /// The complete response, or `None` if it is not complete yet.
+    ///
+    /// ```
+    /// let mut buf = [0u8; 8];
+    /// let reader = lwa_core::http::ResponseReader::new(&mut buf, Default::default());
+    /// assert!(reader.into_response().is_none());
+    /// ```
+    #[must_use]
+    pub fn into_response(self) -> Option<Response<'buf>> {
+        let State::Done { head, start, len } = self.state else {
+            return None;
+        };
+        let body = self.buf.get_mut(start..start.saturating_add(len))?;
+        Some(Response {
+            status: head.status,
+            retry_after: head.retry_after,
+            json: head.json,
+            body,
+        })
+    }
+
+    /// Parses heads from `start`, skipping 1xx ones, until a final head is found or more
+    /// bytes are needed.
+    fn parse_heads(&mut self, mut start: usize) -> Result<(), HttpError> {
+        loop {
+            let data = self.buf.get(start..self.filled).unwrap_or_default();
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut headers);
+            let len = match response.parse(data) {
+                Ok(httparse::Status::Complete(len)) => len,
+                Ok(httparse::Status::Partial) => {
+                    self.state = State::Head { start };
+                    return Ok(());
+                }
+                Err(e) => return Err(HeadSyntax::from_httparse(e)),
+            };
+            let status = response.code.unwrap_or(0);
+            let body_start = start + len;
+            match status {
+                101 => return Err(HttpError::UnexpectedStatus { status }),
+                100..=199 => {
+                    start = body_start;
+                    continue;
+                }
+                300..=399 => return Err(HttpError::Redirect { status }),
+                _ => {}
+            }
+            let (head, framing) = read_fields(status, response.headers, self.limits)?;
+            self.state = State::Body {
+                head,
+                start: body_start,
+                framing,
+            };
+            return Ok(());
+        }
+    }
+
+    fn advance_body(&mut self) -> Result<Status, HttpError> {
+        let State::Body {
+            head,
+            start,
+            framing,
+        } = self.state
+        else {
+            return Ok(if self.is_complete() {
+                Status::Complete
+            } else {
+                Status::Partial
+            });
+        };
+        let body_room = self.buf.len().saturating_sub(start);
+        match framing {
+            Framing::Length(len) => {
+                if len > body_room {
+                    return Err(HttpError::BodyTooLarge {
+                        limit: self.limits.max_body.min(body_room),
+                    });
+                }
+                if self.filled.saturating_sub(start) >= len {
+                    // Bytes past the length (there should be none: we sent
+                    // `Connection: close`) are ignored.
+                    self.state = State::Done { head, start, len };
+                    return Ok(Status::Complete);
+                }
+            }
+            Framing::Close => {
+                if self.filled.saturating_sub(start) > self.limits.max_body {
+                    return Err(HttpError::BodyTooLarge {
+                        limit: self.limits.max_body.min(body_room),
+                    });
+                }
+            }
+            Framing::Chunked { decoded, chunk } => {
+                return self.decode_chunks(head, start, decoded, chunk);
+            }
+        }
+        Ok(Status::Partial)
+    }
+
+    /// Decodes the chunked framing received so far, moving chunk data down to the end of the
+    /// decoded body, then moves any incomplete framing bytes after it.
+    fn decode_chunks(
+        &mut self,
+        head: Head,
+        start: usize,
+        mut decoded: usize,
+        mut chunk: Chunk,
+    ) -> Result<Status, HttpError> {
+        let mut read = start + decoded;
+        // On entry the undecoded bytes sit right after the decoded body.
+        loop {
+            let raw = self.buf.get(read..self.filled).unwrap_or_default();
+            match chunk {
+                Chunk::Size => match httparse::parse_chunk_size(raw) {
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        read += used;
+                        if size == 0 {
+                            chunk = Chunk::Trailers;
+                        } else {
+                            let total = (decoded as u64).saturating_add(size);
+                            let room = self.buf.len().saturating_sub(start);
+                            if total > self.limits.max_body.min(room) as u64 {
+                                return Err(HttpError::BodyTooLarge {
+                                    limit: self.limits.max_body.min(room),
+                                });
+                            }
+                            chunk = Chunk::Data(size);
+                        }
+                    }
+                    Ok(httparse::Status::Partial) if raw.len() > MAX_CHUNK_LINE => {
+                        return Err(HttpError::InvalidChunk);
+                    }
+                    Ok(httparse::Status::Partial) => break,
+                    Err(_) => return Err(HttpError::InvalidChunk),
+                },
+                Chunk::Data(left) => {
+                    let take = usize::try_from(left).unwrap_or(usize::MAX).min(raw.len());
+                    if take == 0 {
+                        break;
+                    }
+                    let to = start + decoded;
+                    self.buf.copy_within(read..read + take, to);
+                    decoded += take;
+                    read += take;
+                    let left = left - take as u64;
+                    chunk = if left == 0 {
+                        Chunk::DataEnd
+                    } else {
+                        Chunk::Data(left)
+                    };
+                }
+                Chunk::DataEnd => match raw {
+                    [b'\r', b'\n', ..] => {
+                        read += 2;
+                        chunk = Chunk::Size;
+                    }
+                    [] | [b'\r'] => break,
+                    _ => return Err(HttpError::InvalidChunk),
+                },
+                Chunk::Trailers => {
+                    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+                    match httparse::parse_headers(raw, &mut fields) {
+                        Ok(httparse::Status::Complete(_)) => {
+                            self.state = State::Done {
+                                head,
+                                start,
+                                len: decoded,
+                            };
+                            return Ok(Status::Complete);
+                        }
+                        Ok(httparse::Status::Partial) if raw.len() > self.limits.max_head => {
+                            return Err(HttpError::HeadTooLarge {
+                                limit: self.limits.max_head,
+                            });
+                        }
+                        Ok(httparse::Status::Partial) => break,
+                        Err(e) => return Err(HeadSyntax::from_httparse(e)),
+                    }
+                }
+            }
+        }
+        // Keep the incomplete framing bytes right after the decoded body, freeing the rest.
+        let end = start + decoded;
+        if read > end {
+            self.buf.copy_within(read..self.filled, end);
+            self.filled = end + (self.filled - read);
+        }
+        self.state = State::Body {
+            head,
+            start,
+            framing: Framing::Chunked { decoded, chunk },
+        };
+        Ok(Status::Partial)
+    }
+}
+
+/// Reads the fields that matter: framing, content type, retry hint.
+fn read_fields(
+    status: u16,
+    fields: &[httparse::Header<'_>],
+    limits: Limits,
+) -> Result<(Head, Framing), HttpError> {
+    let mut length: Option<usize> = None;
+    let mut chunked = false;
+    let mut json = false;
+    let mut retry_after = None;
+    for field in fields {
+        let value = trim(field.value);
+        let name = field.name;
+        if name.eq_ignore_ascii_case("content-length") {
+            for item in value.split(|&b| b == b',') {
+                let n = parse_length(trim(item)).ok_or(HttpError::InvalidContentLength)?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(HttpError::InvalidContentLength);
+                }
+                length = Some(n);
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            for coding in value.split(|&b| b == b',').map(trim) {
+                if coding.eq_ignore_ascii_case(b"chunked") && !chunked {
+                    chunked = true;
+                } else if !coding.is_empty() {
+                    // gzip, deflate, a second `chunked`: nothing this client can decode.
+                    return Err(HttpError::UnsupportedTransferEncoding);
+                }
+            }
+        } else if name.eq_ignore_ascii_case("content-encoding") {
+            if value
+                .split(|&b| b == b',')
+                .map(trim)
+                .any(|c| !c.is_empty() && !c.eq_ignore_ascii_case(b"identity"))
+            {
+                return Err(HttpError::UnsupportedContentEncoding);
+            }
+        } else if name.eq_ignore_ascii_case("content-type") {
+            json = is_json_media_type(value);
+        } else if name.eq_ignore_ascii_case("retry-after") {
+            retry_after = parse_delta_seconds(value);
+        }
+    }
+    let head = Head {
+        status,
+        retry_after,
+        json,
+    };
+    let framing = if matches!(status, 204 | 304) {
+        Framing::Length(0)
+    } else if chunked {
+        // Transfer-Encoding overrides Content-Length (RFC 9112, 6.3).
+        Framing::Chunked {
+            decoded: 0,
+            chunk: Chunk::Size,
+        }
+    } else if let Some(len) = length {
+        if len > limits.max_body {
+            return Err(HttpError::BodyTooLarge {
+                limit: limits.max_body,
+            });
+        }
+        Framing::Length(len)
+    } else {
+        Framing::Close
+    };
+    Ok((head, framing))
+}
+
+fn trim(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
+    }
+    v
+}
+
+fn parse_length(v: &[u8]) -> Option<usize> {
+    if v.is_empty() || v.len() > 18 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    core::str::from_utf8(v).ok()?.parse().ok()
+}
+
+/// `Retry-After: 120` (delta-seconds). Very large values saturate at `u32::MAX`.
+fn parse_delta_seconds(v: &[u8]) -> Option<u32> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0u32, |acc, &d| {
+        acc.saturating_mul(10).saturating_add(u32::from(d - b'0'))
+    }))
+}
+
+/// `application/json` or any `+json` type, parameters (`;charset=UTF-8`) ignored.
+fn is_json_media_type(v: &[u8]) -> bool {
+    let media = trim(v.split(|&b| b == b';').next().unwrap_or_default());
+    media.eq_ignore_ascii_case(b"application/json")
+        || media.len() > 5
+            && media
+                .get(media.len() - 5..)
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    /// Feeds `wire` in pieces of `step` bytes, then EOF if `eof`.
+    fn feed(wire: &[u8], cap: usize, limits: Limits, step: usize, eof: bool) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
+        let mut buf = std::vec![0u8; cap];
+        let mut r = ResponseReader::new(&mut buf, limits);
+        let mut rest = wire;
+        let mut status = Status::Partial;
+        while !rest.is_empty() && status == Status::Partial {
+            let space = r.read_buf()?;
+            let n = step.min(space.len()).min(rest.len());
+            space[..n].copy_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            status = r.handle_read(n)?;
+        }
+        if status == Status::Partial && eof {
+            status = r.handle_eof()?;
+        }
+        assert_eq!(status, Status::Complete);
+        let resp = r.into_response().unwrap();
+        Ok((resp.status, resp.retry_after, resp.json, resp.body.to_vec()))
+    }
+
+    fn all_splits(wire: &[u8], eof: bool) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
+        let first = feed(wire, 4096, Limits::default(), wire.len(), eof);
+        for step in 1..wire.len() {
+            assert_eq!(feed(wire, 4096, Limits::default(), step, eof), first, "step {step}");
+        }
+        first
+    }
+
+    macro_rules! cases {
+        ($($name:ident: $wire:expr, eof $eof:expr => $want:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                assert_eq!(all_splits($wire, $eof), $want);
+            }
+        )*};
+    }
+
+    fn ok(status: u16, retry: Option<u32>, json: bool, body: &[u8]) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
+        Ok((status, retry, json, body.to_vec()))
+    }
+
+    cases! {
+        content_length: b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: 2\r\n\r\n{}", eof false
+            => ok(200, None, true, b"{}");
+        content_length_ignores_excess: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}garbage", eof false
+            => ok(200, None, false, b"{}");
+        header_names_any_case: b"HTTP/1.1 400 Bad\r\ncOnTeNt-LeNgTh: 2\r\nCONTENT-TYPE: Application/JSON\r\n\r\n{}", eof false
+            => ok(400, None, true, b"{}");
+        chunked_with_extensions_and_trailers: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;name=\"v\"\r\n{\"a\r\nA ; x\r\n\":1234567}\r\n0;last\r\nX-Trailer: 1\r\nY: 2\r\n\r\n", eof false
+            => ok(200, None, false, b"{\"a\":1234567}");
+        chunked_beats_content_length: b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", eof false
+            => ok(200, None, false, b"{}");
+        close_delimited: b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\n\r\n<html>down</html>", eof true
+            => ok(503, Some(120), false, b"<html>down</html>");
+        interim_responses_skipped: b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", eof false
+            => ok(200, None, false, b"x");
+        no_content: b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", eof false
+            => ok(204, None, false, b"");
+        retry_after_date_ignored: b"HTTP/1.1 429 Too Many\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\nContent-Length: 0\r\n\r\n", eof false
+            => ok(429, None, false, b"");
+        retry_after_saturates: b"HTTP/1.1 429 Too Many\r\nRetry-After: 99999999999\r\nContent-Length: 0\r\n\r\n", eof false
+            => ok(429, Some(u32::MAX), false, b"");
+        plus_json: b"HTTP/1.1 400 X\r\nContent-Type: application/problem+json\r\nContent-Length: 0\r\n\r\n", eof false
+            => ok(400, None, true, b"");
+        same_length_twice: b"HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\nContent-Length: 1\r\n\r\nx", eof false
+            => ok(200, None, false, b"x");
+    }
+
+    fn err(wire: &[u8], cap: usize, eof: bool) -> HttpError {
+        feed(wire, cap, Limits::default(), wire.len(), eof).unwrap_err()
+    }
+
+    #[test]
+    fn errors() {
+        let cases: &[(&[u8], usize, bool, HttpError)] = &[
+            (b"HTTP/1.1 302 Found\r\nLocation: http://evil\r\n\r\n", 256, false, HttpError::Redirect { status: 302 }),
+            (b"HTTP/1.1 101 Switching\r\n\r\n", 256, false, HttpError::UnexpectedStatus { status: 101 }),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", 256, true, HttpError::Truncated),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", 256, true, HttpError::Truncated),
+            (b"HTTP/1.1 200 OK\r\nContent-", 256, true, HttpError::Truncated),
+            (b"", 256, true, HttpError::Truncated),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 256, false, HttpError::InvalidContentLength),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 256, false, HttpError::InvalidContentLength),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", 256, false, HttpError::InvalidContentLength),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 9000\r\n\r\n", 256, false, HttpError::BodyTooLarge { limit: 8192 }),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n", 256, false, HttpError::BodyTooLarge { limit: 216 }),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 256, false, HttpError::UnsupportedTransferEncoding),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 256, false, HttpError::UnsupportedTransferEncoding),
+            (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n", 256, false, HttpError::UnsupportedContentEncoding),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 256, false, HttpError::InvalidChunk),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxyz", 256, false, HttpError::InvalidChunk),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n", 256, false, HttpError::BodyTooLarge { limit: 209 }),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n", 256, false, HttpError::InvalidChunk),
+            (b"HTTP/1.1 2000 OK\r\n\r\n", 256, false, HttpError::InvalidHead(HeadSyntax::Status)),
+            (b"HTTP/2 200 OK\r\n\r\n", 256, false, HttpError::InvalidHead(HeadSyntax::Version)),
+            (b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", 256, false, HttpError::InvalidHead(HeadSyntax::HeaderName)),
+            (b"<html>hello</html>\n\n", 256, false, HttpError::InvalidHead(HeadSyntax::Version)),
+        ];
+        for (wire, cap, eof, want) in cases {
+            assert_eq!(&err(wire, *cap, *eof), want, "{}", String::from_utf8_lossy(wire));
+        }
+    }
+
+    use std::string::String;
+
+    #[test]
+    fn too_many_headers() {
+        let mut wire = Vec::from(&b"HTTP/1.1 200 OK\r\n"[..]);
+        for i in 0..=MAX_HEADERS {
+            wire.extend_from_slice(std::format!("X-{i}: v\r\n").as_bytes());
+        }
+        wire.extend_from_slice(b"\r\n");
+        assert_eq!(err(&wire, 4096, false), HttpError::TooManyHeaders);
+    }
+
+    #[test]
+    fn head_too_large() {
+        let mut wire = Vec::from(&b"HTTP/1.1 200 OK\r\nX: "[..]);
+        wire.resize(5000, b'a');
+        assert_eq!(err(&wire, 8192, false), HttpError::HeadTooLarge { limit: 4096 });
+        assert_eq!(err(&wire, 100, false), HttpError::HeadTooLarge { limit: 100 });
+    }
+
+    #[test]
+    fn close_delimited_body_limit() {
+        let mut wire = Vec::from(&b"HTTP/1.1 200 OK\r\n\r\n"[..]);
+        wire.resize(200, b'a');
+        let limits = Limits { max_head: 4096, max_body: 100 };
+        assert_eq!(feed(&wire, 4096, limits, 7, true), Err(HttpError::BodyTooLarge { limit: 100 }));
+        assert_eq!(err(&wire, 150, true), HttpError::BodyTooLarge { limit: 131 });
+    }
+
+    #[test]
+    fn chunked_body_fills_a_tight_buffer() {
+        // 40 data bytes in 1-byte chunks: 200+ bytes of framing, decoded in place into a
+        // buffer that could never hold the raw framing at once.
+        let mut wire = Vec::from(&b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"[..]);
+        for i in 0..40u8 {
+            wire.extend_from_slice(b"1\r\n");
+            wire.push(b'a' + i % 26);
+            wire.extend_from_slice(b"\r\n");
+        }
+        wire.extend_from_slice(b"0\r\n\r\n");
+        let got = feed(&wire, 48 + 40 + 8, Limits::default(), 5, false).unwrap();
+        assert_eq!(got.3.len(), 40);
+        assert_eq!(&got.3[..3], b"abc");
+    }
+}

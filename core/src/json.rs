@@ -1,0 +1,751 @@
+//! The three JSON bodies LWA answers with, read by serde-json-core in place.
+//!
+//! - [`TokenResponse`]: `access_token`, `refresh_token` (optional), `token_type`,
+//!   `expires_in`.
+//! - [`CodePairResponse`]: `device_code`, `user_code`, `verification_uri`, `expires_in`,
+//!   `interval`.
+//! - [`OAuthError`]: `error` (kept as text, and classified: [`ErrorCode::class`]) and
+//!   `error_description`.
+//!
+//! Member order does not matter; unknown members of any JSON type are skipped; a member that
+//! appears twice is an error. String escapes (`\/`, `\u0041`, surrogate pairs) are decoded in
+//! place, inside the body buffer, so the parsed values borrow the buffer and nothing is
+//! copied or allocated. Objects and arrays may nest at most [`MAX_DEPTH`] deep (checked
+//! before parsing, so a hostile body cannot exhaust the stack). Tokens longer than
+//! [`MAX_TOKEN_LEN`] bytes are refused.
+//!
+//! ```
+//! use lwa_core::json::{parse_token, parse_oauth_error, ErrorClass};
+//!
+//! let mut body = *br#"{"access_token":"Atza|a\/b","token_type":"bearer","expires_in":3600,"scope":["x"]}"#;
+//! let token = parse_token(&mut body).unwrap();
+//! assert_eq!(token.access_token.expose(), "Atza|a/b");
+//! assert_eq!(token.refresh_token, None);
+//! assert_eq!(token.expires_in, Some(3600));
+//!
+//! let mut body = *br#"{"error":"invalid_grant","error_description":"gone"}"#;
+//! let error = parse_oauth_error(&mut body).unwrap();
+//! assert_eq!(error.code.class(), ErrorClass::InvalidGrant);
+//! assert_eq!(error.description, Some("gone"));
+//! ```
+
+use core::cell::Cell;
+use core::fmt;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json_core::str::{EscapedStr, EscapedStringFragment};
+
+use crate::error::{BodyKind, JsonError, JsonErrorKind};
+pub use crate::request::MAX_TOKEN_LEN;
+use crate::secret::Secret;
+
+/// Deepest nesting of objects and arrays accepted (the response object itself is level 1).
+pub const MAX_DEPTH: usize = 16;
+
+/// A successful token response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenResponse<'a> {
+    /// The access token (`Atza|...`), at most [`MAX_TOKEN_LEN`] bytes.
+    pub access_token: Secret<'a>,
+    /// A new refresh token (`Atzr|...`), when the server sent one. When it did not, keep the
+    /// one you have.
+    pub refresh_token: Option<Secret<'a>>,
+    /// The token type, `bearer` in practice.
+    pub token_type: &'a str,
+    /// Lifetime in seconds from when the request was sent, when the server said.
+    pub expires_in: Option<u32>,
+}
+
+/// A successful code-pair response (code-based linking, step 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodePairResponse<'a> {
+    /// The device code to poll with.
+    pub device_code: Secret<'a>,
+    /// The code the user types in.
+    pub user_code: &'a str,
+    /// Where the user types it.
+    pub verification_uri: &'a str,
+    /// Lifetime of the code pair in seconds.
+    pub expires_in: u32,
+    /// Seconds to wait between polls, when the server said.
+    pub interval: Option<u32>,
+}
+
+/// An OAuth error response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OAuthError<'a> {
+    /// The `error` code.
+    pub code: ErrorCode<'a>,
+    /// The `error_description`, when present.
+    pub description: Option<&'a str>,
+}
+
+/// An OAuth `error` code: the ones LWA is known to send, and any other as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ErrorCode<'a> {
+    /// `invalid_request`
+    InvalidRequest,
+    /// `invalid_client`
+    InvalidClient,
+    /// `invalid_grant`
+    InvalidGrant,
+    /// `unauthorized_client`
+    UnauthorizedClient,
+    /// `unsupported_grant_type`
+    UnsupportedGrantType,
+    /// `invalid_scope`
+    InvalidScope,
+    /// `authorization_pending`
+    AuthorizationPending,
+    /// `slow_down`
+    SlowDown,
+    /// `invalid_code_pair`
+    InvalidCodePair,
+    /// `expired_token`
+    ExpiredToken,
+    /// `server_error`
+    ServerError,
+    /// `temporarily_unavailable`
+    TemporarilyUnavailable,
+    /// `InvalidValue` (LWA's own, for a malformed parameter such as the client ID)
+    InvalidValue,
+    /// Any other code, as sent.
+    Other(&'a str),
+}
+
+/// What an error code means for a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The user has not entered the code yet: keep polling.
+    Pending,
+    /// Polling too fast: lengthen the interval.
+    SlowDown,
+    /// The code pair expired: get a new one and show the new code.
+    CodePairExpired,
+    /// The grant (refresh token or code) is dead: sign in again.
+    InvalidGrant,
+    /// Client ID, secret or product setup is wrong: a person must fix the configuration.
+    ClientMisconfigured,
+    /// The server is in trouble: retry with backoff.
+    Transient,
+    /// A code not known here: treat as transient, but report it.
+    Other,
+}
+
+const CODES: [(&str, ErrorCode<'static>); 13] = [
+    ("invalid_request", ErrorCode::InvalidRequest),
+    ("invalid_client", ErrorCode::InvalidClient),
+    ("invalid_grant", ErrorCode::InvalidGrant),
+    ("unauthorized_client", ErrorCode::UnauthorizedClient),
+    ("unsupported_grant_type", ErrorCode::UnsupportedGrantType),
+    ("invalid_scope", ErrorCode::InvalidScope),
+    ("authorization_pending", ErrorCode::AuthorizationPending),
+    ("slow_down", ErrorCode::SlowDown),
+    ("invalid_code_pair", ErrorCode::InvalidCodePair),
+    ("expired_token", ErrorCode::ExpiredToken),
+    ("server_error", ErrorCode::ServerError),
+    ("temporarily_unavailable", ErrorCode::TemporarilyUnavailable),
+    ("InvalidValue", ErrorCode::InvalidValue),
+];
+
+impl<'a> ErrorCode<'a> {
+    /// The code as LWA writes it (case-sensitive).
+    ///
+    /// ```
+    /// use lwa_core::json::ErrorCode;
+    /// assert_eq!(ErrorCode::parse("slow_down"), ErrorCode::SlowDown);
+    /// assert_eq!(ErrorCode::parse("brand_new"), ErrorCode::Other("brand_new"));
+    /// ```
+    #[must_use]
+    pub fn parse(code: &'a str) -> Self {
+        CODES
+            .iter()
+            .find(|(text, _)| *text == code)
+            .map_or(Self::Other(code), |&(_, known)| known)
+    }
+
+    /// The code as text.
+    ///
+    /// ```
+    /// use lwa_core::json::ErrorCode;
+    /// assert_eq!(ErrorCode::InvalidValue.as_str(), "InvalidValue");
+    /// assert_eq!(ErrorCode::Other("x").as_str(), "x");
+    /// ```
+    #[must_use]
+    pub fn as_str(&self) -> &'a str {
+        if let Self::Other(code) = *self {
+            return code;
+        }
+        CODES
+            .iter()
+            .find(|(_, known)| known == self)
+            .map_or("", |(text, _)| text)
+    }
+
+    /// What the code means for a device (see the protocol notes' table).
+    ///
+    /// ```
+    /// use lwa_core::json::{ErrorClass, ErrorCode};
+    /// assert_eq!(ErrorCode::InvalidClient.class(), ErrorClass::ClientMisconfigured);
+    /// assert_eq!(ErrorCode::ExpiredToken.class(), ErrorClass::CodePairExpired);
+    /// assert_eq!(ErrorCode::Other("new").class(), ErrorClass::Other);
+    /// ```
+    #[must_use]
+    pub const fn class(&self) -> ErrorClass {
+        match self {
+            Self::AuthorizationPending => ErrorClass::Pending,
+            Self::SlowDown => ErrorClass::SlowDown,
+            Self::InvalidCodePair | Self::ExpiredToken => ErrorClass::CodePairExpired,
+            Self::InvalidGrant => ErrorClass::InvalidGrant,
+            Self::InvalidRequest
+            | Self::InvalidClient
+            | Self::UnauthorizedClient
+            | Self::UnsupportedGrantType
+            | Self::InvalidScope
+            | Self::InvalidValue => ErrorClass::ClientMisconfigured,
+            Self::ServerError | Self::TemporarilyUnavailable => ErrorClass::Transient,
+            Self::Other(_) => ErrorClass::Other,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for OAuthError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.description {
+            Some(d) if !d.is_empty() => write!(f, "{}: {d}", self.code),
+            _ => write!(f, "{}", self.code),
+        }
+    }
+}
+
+/// Reads a token response from `body`, decoding string escapes in place.
+///
+/// # Errors
+/// A [`JsonError`] naming the member and what was wrong.
+///
+/// ```
+/// use lwa_core::error::JsonErrorKind;
+/// let mut body = *br#"{"token_type":"bearer"}"#;
+/// let err = lwa_core::json::parse_token(&mut body).unwrap_err();
+/// assert_eq!((err.member, err.kind), (Some("access_token"), JsonErrorKind::MissingMember));
+/// ```
+pub fn parse_token(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
+    const MEMBERS: [Member; 4] = [
+        Member::string("access_token", Some(MAX_TOKEN_LEN)),
+        Member::optional_string("refresh_token", Some(MAX_TOKEN_LEN)),
+        Member::string("token_type", None),
+        Member::optional_number("expires_in"),
+    ];
+    let [access, refresh, token_type, expires_in] =
+        parse_members(body, BodyKind::Token, &MEMBERS)?;
+    Ok(TokenResponse {
+        access_token: Secret::new(access.text()),
+        refresh_token: refresh.opt_text().map(Secret::new),
+        token_type: token_type.text(),
+        expires_in: expires_in.number(),
+    })
+}
+
+/// Reads a code-pair response from `body`.
+///
+/// # Errors
+/// A [`JsonError`] naming the member and what was wrong.
+///
+/// ```
+/// let mut body = *br#"{"device_code":"d","user_code":"U","verification_uri":"https://amazon.com/us/code","expires_in":600}"#;
+/// let pair = lwa_core::json::parse_code_pair(&mut body).unwrap();
+/// assert_eq!((pair.user_code, pair.interval), ("U", None));
+/// ```
+pub fn parse_code_pair(body: &mut [u8]) -> Result<CodePairResponse<'_>, JsonError> {
+    const MEMBERS: [Member; 5] = [
+        Member::string("device_code", None),
+        Member::string("user_code", None),
+        Member::string("verification_uri", None),
+        Member::number("expires_in"),
+        Member::optional_number("interval"),
+    ];
+    let [device_code, user_code, uri, expires_in, interval] =
+        parse_members(body, BodyKind::CodePair, &MEMBERS)?;
+    Ok(CodePairResponse {
+        device_code: Secret::new(device_code.text()),
+        user_code: user_code.text(),
+        verification_uri: uri.text(),
+        expires_in: expires_in.number().unwrap_or(0),
+        interval: interval.number(),
+    })
+}
+
+/// Reads an OAuth error response from `body`.
+///
+/// # Errors
+/// A [`JsonError`] when the body is not a JSON object with a string `error`.
+///
+/// ```
+/// let mut body = *br#"{"error":"slow_down"}"#;
+/// let e = lwa_core::json::parse_oauth_error(&mut body).unwrap();
+/// assert_eq!(e.to_string(), "slow_down");
+/// ```
+pub fn parse_oauth_error(body: &mut [u8]) -> Result<OAuthError<'_>, JsonError> {
+    const MEMBERS: [Member; 2] = [
+        Member::string("error", None),
+        Member::optional_string("error_description", None),
+    ];
+    let [code, description] = parse_members(body, BodyKind::OAuthError, &MEMBERS)?;
+    Ok(OAuthError {
+        code: ErrorCode::parse(code.text()),
+        description: description.opt_text(),
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    U32,
+}
+
+/// A member a document reads.
+#[derive(Clone, Copy)]
+struct Member {
+    name: &'static str,
+    kind: Kind,
+    required: bool,
+    max_len: Option<usize>,
+}
+
+impl Member {
+    const fn string(name: &'static str, max_len: Option<usize>) -> Self {
+        Self {
+            name,
+            kind: Kind::Str,
+            required: true,
+            max_len,
+        }
+    }
+    const fn optional_string(name: &'static str, max_len: Option<usize>) -> Self {
+        Self {
+            required: false,
+            ..Self::string(name, max_len)
+        }
+    }
+    const fn number(name: &'static str) -> Self {
+        Self {
+            name,
+            kind: Kind::U32,
+            required: true,
+            max_len: None,
+        }
+    }
+    const fn optional_number(name: &'static str) -> Self {
+        Self {
+            required: false,
+            ..Self::number(name)
+        }
+    }
+}
+
+/// Where a member's value is, during parsing: strings as byte ranges of the body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Absent,
+    Null,
+    Str { start: usize, len: usize },
+    U32(u32),
+}
+
+/// A member's value once parsed.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Absent,
+    Str(&'a str),
+    U32(u32),
+}
+
+impl<'a> Value<'a> {
+    fn text(self) -> &'a str {
+        self.opt_text().unwrap_or_default()
+    }
+    fn opt_text(self) -> Option<&'a str> {
+        match self {
+            Self::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn number(self) -> Option<u32> {
+        match self {
+            Self::U32(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// Parses `body` as a JSON object holding `members`, decodes escaped strings in place, and
+/// returns the values in the order of `members`.
+fn parse_members<'a, const N: usize>(
+    body: &'a mut [u8],
+    kind: BodyKind,
+    members: &[Member; N],
+) -> Result<[Value<'a>; N], JsonError> {
+    let fail = |member: Option<&'static str>, kind_: JsonErrorKind| JsonError {
+        body: kind,
+        member,
+        kind: kind_,
+    };
+    check_depth(body).map_err(|k| fail(None, k))?;
+
+    let mut slots = [Slot::Absent; N];
+    {
+        let current = Cell::new(None);
+        let found = Cell::new(None);
+        let seed = Document {
+            members,
+            slots: &mut slots,
+            base: body.as_ptr() as usize,
+            current: &current,
+            found: &found,
+        };
+        let mut de = serde_json_core::de::Deserializer::new(body, None);
+        let result = seed.deserialize(&mut de).and_then(|()| de.end().map(drop));
+        if let Err(e) = result {
+            let kind_ = found.get().unwrap_or_else(|| map_error(e));
+            return Err(fail(current.get(), kind_));
+        }
+    }
+
+    // Required members, and escapes decoded in place.
+    for (member, slot) in members.iter().zip(slots.iter_mut()) {
+        match *slot {
+            Slot::Absent | Slot::Null if member.required => {
+                return Err(fail(Some(member.name), JsonErrorKind::MissingMember));
+            }
+            Slot::Str { start, len } => {
+                let span = body
+                    .get_mut(start..start + len)
+                    .ok_or(fail(Some(member.name), JsonErrorKind::Syntax))?;
+                let len = if span.contains(&b'\\') {
+                    unescape_in_place(span)
+                        .ok_or(fail(Some(member.name), JsonErrorKind::InvalidString))?
+                } else {
+                    len
+                };
+                if let Some(max) = member.max_len
+                    && len > max
+                {
+                    return Err(fail(Some(member.name), JsonErrorKind::TooLong { max }));
+                }
+                *slot = Slot::Str { start, len };
+            }
+            _ => {}
+        }
+    }
+
+    let body: &'a [u8] = body;
+    let mut values = [Value::Absent; N];
+    for ((member, slot), value) in members.iter().zip(slots).zip(values.iter_mut()) {
+        *value = match slot {
+            Slot::Absent | Slot::Null => Value::Absent,
+            Slot::U32(n) => Value::U32(n),
+            Slot::Str { start, len } => Value::Str(
+                body.get(start..start + len)
+                    .and_then(|b| core::str::from_utf8(b).ok())
+                    .ok_or(fail(Some(member.name), JsonErrorKind::InvalidString))?,
+            ),
+        };
+    }
+    Ok(values)
+}
+
+fn map_error(e: serde_json_core::de::Error) -> JsonErrorKind {
+    use serde_json_core::de::Error as E;
+    match e {
+        E::EofWhileParsingList
+        | E::EofWhileParsingObject
+        | E::EofWhileParsingString
+        | E::EofWhileParsingNumber
+        | E::EofWhileParsingValue => JsonErrorKind::Eof,
+        E::InvalidType => JsonErrorKind::InvalidType,
+        E::InvalidNumber => JsonErrorKind::InvalidNumber,
+        E::InvalidUnicodeCodePoint | E::InvalidEscapeSequence | E::EscapedStringIsTooLong => {
+            JsonErrorKind::InvalidString
+        }
+        E::TrailingCharacters => JsonErrorKind::TrailingCharacters,
+        _ => JsonErrorKind::Syntax,
+    }
+}
+
+/// Refuses nesting deeper than [`MAX_DEPTH`] before serde-json-core, which recurses once per
+/// level, sees the body.
+fn check_depth(body: &[u8]) -> Result<(), JsonErrorKind> {
+    // Fast path: with fewer opening brackets than the limit, the depth cannot exceed it.
+    let opens = body.iter().filter(|&&b| b == b'{' || b == b'[').count();
+    if opens <= MAX_DEPTH {
+        return Ok(());
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(JsonErrorKind::TooDeep);
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Decodes JSON string escapes in place; returns the decoded length, or `None` for an
+/// invalid escape. Decoded text is never longer than the escaped text, so writing trails
+/// reading. Escapes are decoded by serde-json-core; a UTF-16 surrogate pair (`\uD83D\uDE00`),
+/// which it does not decode, is joined here.
+fn unescape_in_place(span: &mut [u8]) -> Option<usize> {
+    let mut read = 0;
+    let mut write = 0;
+    while read < span.len() {
+        let rest = span.get(read..)?;
+        let plain = rest.iter().position(|&b| b == b'\\').unwrap_or(rest.len());
+        span.copy_within(read..read + plain, write);
+        read += plain;
+        write += plain;
+        if read == span.len() {
+            break;
+        }
+        // An escape is ASCII and at most 12 bytes (`\uXXXX\uXXXX`).
+        let window = span.get(read..span.len().min(read + 12))?;
+        let window = match core::str::from_utf8(window) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(window.get(..e.valid_up_to())?).ok()?,
+        };
+        let (ch, used) = decode_escape(window)?;
+        let mut utf8 = [0u8; 4];
+        let encoded = ch.encode_utf8(&mut utf8).as_bytes();
+        span.get_mut(write..write + encoded.len())?
+            .copy_from_slice(encoded);
+        read += used;
+        write += encoded.len();
+    }
+    Some(write)
+}
+
+/// Decodes the escape at the start of `s`: the character and the bytes it used.
+fn decode_escape(s: &str) -> Option<(char, usize)> {
+    let mut fragments = EscapedStr(s).fragments();
+    match fragments.next() {
+        Some(Ok(EscapedStringFragment::Escaped(ch))) => {
+            Some((ch, s.len() - fragments.as_str().0.len()))
+        }
+        Some(Ok(EscapedStringFragment::NotEscaped(_))) | None => None,
+        Some(Err(_)) => {
+            // A lone surrogate is refused by the library: join a high-low pair ourselves.
+            let high = hex4(s.get(..6)?.strip_prefix("\\u")?)?;
+            let low = hex4(s.get(6..12)?.strip_prefix("\\u")?)?;
+            if !(0xD800..0xDC00).contains(&high) || !(0xDC00..0xE000).contains(&low) {
+                return None;
+            }
+            let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+            Some((char::from_u32(code)?, 12))
+        }
+    }
+}
+
+fn hex4(s: &str) -> Option<u32> {
+    if s.len() != 4 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(s, 16).ok()
+}
+
+/// The seed that reads one JSON object into `slots`.
+struct Document<'s, const N: usize> {
+    members: &'s [Member; N],
+    slots: &'s mut [Slot; N],
+    /// Address of the body, to turn borrowed strings into byte ranges.
+    base: usize,
+    /// The member being read, for error messages.
+    current: &'s Cell<Option<&'static str>>,
+    /// An error found here rather than by serde-json-core.
+    found: &'s Cell<Option<JsonErrorKind>>,
+}
+
+impl<'de, const N: usize> DeserializeSeed<'de> for Document<'_, N> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, const N: usize> Visitor<'de> for Document<'_, N> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<&'de str>()? {
+            let Some(i) = self.members.iter().position(|m| m.name == key) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let (Some(member), Some(slot)) = (self.members.get(i), self.slots.get_mut(i)) else {
+                continue;
+            };
+            self.current.set(Some(member.name));
+            if *slot != Slot::Absent {
+                self.found.set(Some(JsonErrorKind::DuplicateMember));
+                return Err(de::Error::custom("duplicate member"));
+            }
+            *slot = match member.kind {
+                Kind::Str => match map.next_value::<Option<&'de str>>()? {
+                    Some(s) => Slot::Str {
+                        start: (s.as_ptr() as usize).wrapping_sub(self.base),
+                        len: s.len(),
+                    },
+                    None => Slot::Null,
+                },
+                Kind::U32 => match map.next_value::<Option<u32>>()? {
+                    Some(n) => Slot::U32(n),
+                    None => Slot::Null,
+                },
+            };
+            self.current.set(None);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(json: &str) -> Result<(std::string::String, Option<std::string::String>, std::string::String, Option<u32>), JsonError> {
+        let mut body = json.as_bytes().to_vec();
+        let t = parse_token(&mut body)?;
+        Ok((
+            t.access_token.expose().into(),
+            t.refresh_token.map(|r| r.expose().into()),
+            t.token_type.into(),
+            t.expires_in,
+        ))
+    }
+
+    fn token_err(json: &str) -> (Option<&'static str>, JsonErrorKind) {
+        let e = token(json).unwrap_err();
+        assert_eq!(e.body, BodyKind::Token);
+        (e.member, e.kind)
+    }
+
+    #[test]
+    fn members_in_any_order_unknowns_skipped() {
+        let got = token(r#" {"scope":{"a":[1,2,{"b":null}]},"expires_in":3600,"n":-1.5e3,"t":true,"f":false,"z":null,"token_type":"bearer","refresh_token":"Atzr|r","access_token":"Atza|a","arr":[]} "#).unwrap();
+        assert_eq!(got, ("Atza|a".into(), Some("Atzr|r".into()), "bearer".into(), Some(3600)));
+    }
+
+    #[test]
+    fn null_refresh_token_is_absent() {
+        let got = token(r#"{"access_token":"a","refresh_token":null,"token_type":"bearer","expires_in":1}"#).unwrap();
+        assert_eq!(got.1, None);
+    }
+
+    #[test]
+    fn escapes_decoded_in_place() {
+        let got = token(r#"{"access_token":"Atza|a\/b\u0041\"\\\n\t😀\ud83d\ude00é","token_type":"be\u0061rer"}"#).unwrap();
+        assert_eq!(got.0, "Atza|a/bA\"\\\n\t😀😀é");
+        assert_eq!(got.2, "bearer");
+    }
+
+    #[test]
+    fn errors_name_the_member() {
+        assert_eq!(token_err(r#"{"token_type":"bearer"}"#), (Some("access_token"), JsonErrorKind::MissingMember));
+        assert_eq!(token_err(r#"{"access_token":null,"token_type":"x"}"#), (Some("access_token"), JsonErrorKind::MissingMember));
+        assert_eq!(token_err(r#"{"access_token":"a","access_token":"b","token_type":"x"}"#), (Some("access_token"), JsonErrorKind::DuplicateMember));
+        assert_eq!(token_err(r#"{"access_token":1,"token_type":"x"}"#), (Some("access_token"), JsonErrorKind::InvalidType));
+        assert_eq!(token_err(r#"{"access_token":"a","token_type":"x","expires_in":"3600"}"#), (Some("expires_in"), JsonErrorKind::InvalidType));
+        assert_eq!(token_err(r#"{"access_token":"a","token_type":"x","expires_in":-1}"#).1, JsonErrorKind::InvalidNumber);
+        assert_eq!(token_err(r#"{"access_token":"a","token_type":"x","expires_in":99999999999}"#).1, JsonErrorKind::InvalidNumber);
+        assert_eq!(token_err(r#"{"access_token":"a\x","token_type":"x"}"#), (Some("access_token"), JsonErrorKind::InvalidString));
+        assert_eq!(token_err(r#"{"access_token":"\ud83d","token_type":"x"}"#), (Some("access_token"), JsonErrorKind::InvalidString));
+        assert_eq!(token_err(r#"{"access_token":"a","token_type":"x"} x"#), (None, JsonErrorKind::TrailingCharacters));
+        assert_eq!(token_err(r#"{"access_token":"a","#), (None, JsonErrorKind::Eof));
+        assert_eq!(token_err(r#"["access_token"]"#), (None, JsonErrorKind::InvalidType));
+        assert_eq!(token_err(""), (None, JsonErrorKind::Eof));
+        assert_eq!(token_err("<html>"), (None, JsonErrorKind::InvalidType));
+    }
+
+    #[test]
+    fn token_length_limit() {
+        let ok = std::format!(r#"{{"access_token":"{}","token_type":"x"}}"#, "a".repeat(2048));
+        assert_eq!(token(&ok).unwrap().0.len(), 2048);
+        let long = std::format!(r#"{{"access_token":"{}","token_type":"x"}}"#, "a".repeat(2049));
+        assert_eq!(token_err(&long), (Some("access_token"), JsonErrorKind::TooLong { max: 2048 }));
+        // The limit applies to the decoded text: 2048 characters written as 4096 bytes fit.
+        let escaped = std::format!(r#"{{"access_token":"{}","token_type":"x"}}"#, "\\/".repeat(2048));
+        assert_eq!(token(&escaped).unwrap().0.len(), 2048);
+    }
+
+    #[test]
+    fn depth_limit() {
+        let deep = |n: usize| std::format!(r#"{{"access_token":"a","token_type":"x","s":{}{}}}"#, "[".repeat(n), "]".repeat(n));
+        assert!(token(&deep(MAX_DEPTH - 1)).is_ok());
+        assert_eq!(token_err(&deep(MAX_DEPTH)), (None, JsonErrorKind::TooDeep));
+        assert_eq!(token_err(&deep(100_000)), (None, JsonErrorKind::TooDeep));
+        // Brackets inside strings do not count.
+        let in_string = std::format!(r#"{{"access_token":"{}","token_type":"x"}}"#, "[".repeat(100));
+        assert!(token(&in_string).is_ok());
+    }
+
+    #[test]
+    fn code_pair() {
+        let mut body = br#"{"device_code":"d1e4836b","expires_in":600,"interval":30,"user_code":"BEYHYS","verification_uri":"https://amazon.com/us/code"}"#.to_vec();
+        let p = parse_code_pair(&mut body).unwrap();
+        assert_eq!(p.device_code.expose(), "d1e4836b");
+        assert_eq!((p.user_code, p.verification_uri, p.expires_in, p.interval), ("BEYHYS", "https://amazon.com/us/code", 600, Some(30)));
+        let mut body = br#"{"device_code":"d","user_code":"U","verification_uri":"v"}"#.to_vec();
+        let e = parse_code_pair(&mut body).unwrap_err();
+        assert_eq!((e.body, e.member, e.kind), (BodyKind::CodePair, Some("expires_in"), JsonErrorKind::MissingMember));
+    }
+
+    #[test]
+    fn error_codes_round_trip() {
+        for (text, code) in CODES {
+            assert_eq!(ErrorCode::parse(text), code);
+            assert_eq!(code.as_str(), text);
+        }
+        assert_eq!(ErrorCode::parse("INVALID_GRANT"), ErrorCode::Other("INVALID_GRANT"));
+    }
+
+    #[test]
+    fn display() {
+        let e = JsonError { body: BodyKind::Token, member: Some("expires_in"), kind: JsonErrorKind::InvalidType };
+        assert_eq!(std::format!("{e}"), "token response: member `expires_in`: wrong JSON type");
+        let mut body = br#"{"error_description":"The request has an invalid grant parameter : refresh_token","error":"invalid_grant"}"#.to_vec();
+        let o = parse_oauth_error(&mut body).unwrap();
+        assert_eq!(std::format!("{o}"), "invalid_grant: The request has an invalid grant parameter : refresh_token");
+    }
+}

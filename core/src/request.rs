@@ -1,0 +1,696 @@
+//! The four LWA requests, written as complete HTTP/1.1 requests into a caller's buffer.
+//!
+//! A [`Request`] knows its size ([`Request::buffer_len`]) and writes itself
+//! ([`Request::emit`]). A buffer that is too small yields
+//! [`EmitError::BufferTooSmall`] with the exact size required; nothing is ever truncated.
+//!
+//! Layout of every request (header order fixed, `Connection: close` because one exchange is
+//! one connection):
+//!
+//! ```text
+//! POST /auth/o2/token HTTP/1.1
+//! Host: api.amazon.com
+//! Content-Type: application/x-www-form-urlencoded
+//! Content-Length: 123
+//! Accept: application/json
+//! User-Agent: lwa/0.1.0
+//! Connection: close
+//!
+//! grant_type=refresh_token&refresh_token=Atzr%7C...&client_id=...
+//! ```
+//!
+//! ```
+//! use lwa_core::endpoint::{Endpoint, Region};
+//! use lwa_core::request::Request;
+//! use lwa_core::secret::Secret;
+//!
+//! let request = Request::Refresh {
+//!     client_id: "amzn1.application-oa2-client.abc",
+//!     refresh_token: Secret::new("Atzr|xyz"),
+//!     client_secret: None,
+//! };
+//! let endpoint = Endpoint::region(Region::Na);
+//! let mut buf = [0u8; 512];
+//! let n = request.emit(&endpoint, &mut buf).unwrap();
+//! assert_eq!(n, request.buffer_len(&endpoint));
+//! assert!(buf[..n].ends_with(b"\r\n\r\ngrant_type=refresh_token&refresh_token=Atzr%7Cxyz&client_id=amzn1.application-oa2-client.abc"));
+//! ```
+
+use serde::Serialize;
+
+use crate::endpoint::{CODE_PAIR_PATH, Endpoint, TOKEN_PATH};
+use crate::error::EmitError;
+use crate::form::{Cursor, encode_in_place, encoded_len, is_unreserved};
+use crate::secret::Secret;
+
+/// The `User-Agent` sent unless another is given.
+pub const DEFAULT_USER_AGENT: &str = concat!("lwa/", env!("CARGO_PKG_VERSION"));
+
+/// Longest client ID LWA issues, in bytes.
+pub const MAX_CLIENT_ID_LEN: usize = 100;
+
+/// Longest access or refresh token LWA issues, in bytes.
+pub const MAX_TOKEN_LEN: usize = 2048;
+
+/// How the client proves itself when trading an authorization code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth<'a> {
+    /// A confidential client: its client secret.
+    Secret(Secret<'a>),
+    /// A public client (AVS companion app): the PKCE `code_verifier` whose challenge went into
+    /// the authorization request; no secret.
+    Pkce {
+        /// The code verifier (see [`pkce`](crate::pkce)).
+        code_verifier: Secret<'a>,
+    },
+}
+
+/// What the answer to a request will be on success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ResponseKind {
+    /// A token response: `access_token`, `refresh_token`, ...
+    Token,
+    /// A code-pair response: `device_code`, `user_code`, ...
+    CodePair,
+}
+
+/// One LWA request. The fields borrow the caller's data; nothing is copied until
+/// [`emit`](Self::emit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Request<'a> {
+    /// Trade an authorization code (`grant_type=authorization_code`).
+    AuthorizationCode {
+        /// The product's client ID.
+        client_id: &'a str,
+        /// The authorization code from the redirect.
+        code: Secret<'a>,
+        /// The redirect URI used in the authorization request.
+        redirect_uri: &'a str,
+        /// Client secret, or PKCE code verifier.
+        auth: ClientAuth<'a>,
+    },
+    /// Trade a refresh token for a new access token (`grant_type=refresh_token`).
+    Refresh {
+        /// The product's client ID.
+        client_id: &'a str,
+        /// The refresh token.
+        refresh_token: Secret<'a>,
+        /// The client secret, for clients that have one.
+        client_secret: Option<Secret<'a>>,
+    },
+    /// Code-based linking, step 1: ask for a code pair (`response_type=device_code`,
+    /// `scope=alexa:all`, `scope_data` naming the product and the device serial number).
+    CodePair {
+        /// The product's client ID.
+        client_id: &'a str,
+        /// The AVS product ID.
+        product_id: &'a str,
+        /// The device serial number (DSN).
+        device_serial_number: &'a str,
+    },
+    /// Code-based linking, step 2: poll for the user's approval (`grant_type=device_code`).
+    DeviceCode {
+        /// The `device_code` from the code-pair response.
+        device_code: Secret<'a>,
+        /// The `user_code` from the code-pair response.
+        user_code: &'a str,
+    },
+}
+
+impl Request<'_> {
+    /// The path the request is sent to.
+    ///
+    /// ```
+    /// use lwa_core::request::Request;
+    /// let r = Request::CodePair { client_id: "c", product_id: "p", device_serial_number: "1" };
+    /// assert_eq!(r.path(), "/auth/O2/create/codepair");
+    /// ```
+    #[must_use]
+    pub const fn path(&self) -> &'static str {
+        match self {
+            Self::CodePair { .. } => CODE_PAIR_PATH,
+            _ => TOKEN_PATH,
+        }
+    }
+
+    /// What a successful answer holds.
+    ///
+    /// ```
+    /// use lwa_core::request::{Request, ResponseKind};
+    /// use lwa_core::secret::Secret;
+    /// let r = Request::DeviceCode { device_code: Secret::new("d"), user_code: "U" };
+    /// assert_eq!(r.response_kind(), ResponseKind::Token);
+    /// ```
+    #[must_use]
+    pub const fn response_kind(&self) -> ResponseKind {
+        match self {
+            Self::CodePair { .. } => ResponseKind::CodePair,
+            _ => ResponseKind::Token,
+        }
+    }
+
+    /// Exact size of the request [`emit`](Self::emit) writes, with the default `User-Agent`.
+    ///
+    /// ```
+    /// use lwa_core::endpoint::{Endpoint, Region};
+    /// use lwa_core::request::Request;
+    /// use lwa_core::secret::Secret;
+    /// let r = Request::DeviceCode { device_code: Secret::new("d"), user_code: "U" };
+    /// let e = Endpoint::region(Region::Na);
+    /// let mut buf = [0u8; 512];
+    /// assert_eq!(r.buffer_len(&e), r.emit(&e, &mut buf).unwrap());
+    /// ```
+    #[must_use]
+    pub fn buffer_len(&self, endpoint: &Endpoint<'_>) -> usize {
+        self.buffer_len_with_user_agent(endpoint, DEFAULT_USER_AGENT)
+    }
+
+    /// Exact size of the request with the given `User-Agent`.
+    ///
+    /// ```
+    /// use lwa_core::endpoint::{Endpoint, Region};
+    /// use lwa_core::request::Request;
+    /// use lwa_core::secret::Secret;
+    /// let r = Request::DeviceCode { device_code: Secret::new("d"), user_code: "U" };
+    /// let e = Endpoint::region(Region::Na);
+    /// assert_eq!(r.buffer_len_with_user_agent(&e, "ab"), r.buffer_len_with_user_agent(&e, "a") + 1);
+    /// ```
+    #[must_use]
+    pub fn buffer_len_with_user_agent(&self, endpoint: &Endpoint<'_>, user_agent: &str) -> usize {
+        let mut counter = Cursor::new(&mut []);
+        self.write(&mut counter, endpoint, user_agent);
+        counter.pos()
+    }
+
+    /// Writes the whole request into `buf` and returns its length.
+    ///
+    /// # Errors
+    /// [`EmitError::BufferTooSmall`] with the size required; [`EmitError::EmptyParameter`] or
+    /// [`EmitError::ParameterTooLong`] for a parameter LWA would refuse.
+    ///
+    /// ```
+    /// use lwa_core::endpoint::{Endpoint, Region};
+    /// use lwa_core::error::EmitError;
+    /// use lwa_core::request::Request;
+    /// use lwa_core::secret::Secret;
+    /// let r = Request::DeviceCode { device_code: Secret::new("d"), user_code: "U" };
+    /// let e = Endpoint::region(Region::Na);
+    /// let mut small = [0u8; 16];
+    /// assert_eq!(r.emit(&e, &mut small), Err(EmitError::BufferTooSmall { required: r.buffer_len(&e) }));
+    /// ```
+    pub fn emit(&self, endpoint: &Endpoint<'_>, buf: &mut [u8]) -> Result<usize, EmitError> {
+        self.emit_with_user_agent(endpoint, DEFAULT_USER_AGENT, buf)
+    }
+
+    /// [`emit`](Self::emit) with another `User-Agent` (visible ASCII and spaces only).
+    ///
+    /// ```
+    /// use lwa_core::endpoint::{Endpoint, Region};
+    /// use lwa_core::error::EmitError;
+    /// use lwa_core::request::Request;
+    /// use lwa_core::secret::Secret;
+    /// let r = Request::DeviceCode { device_code: Secret::new("d"), user_code: "U" };
+    /// let e = Endpoint::region(Region::Na);
+    /// let mut buf = [0u8; 512];
+    /// assert!(r.emit_with_user_agent(&e, "my-speaker/2.1", &mut buf).is_ok());
+    /// assert_eq!(
+    ///     r.emit_with_user_agent(&e, "x\r\nEvil: 1", &mut buf),
+    ///     Err(EmitError::InvalidParameter { name: "User-Agent" })
+    /// );
+    /// ```
+    pub fn emit_with_user_agent(
+        &self,
+        endpoint: &Endpoint<'_>,
+        user_agent: &str,
+        buf: &mut [u8],
+    ) -> Result<usize, EmitError> {
+        self.validate()?;
+        if user_agent.is_empty() || !user_agent.bytes().all(|b| matches!(b, b' '..=b'~')) {
+            return Err(EmitError::InvalidParameter { name: "User-Agent" });
+        }
+        let required = self.buffer_len_with_user_agent(endpoint, user_agent);
+        if required > buf.len() {
+            return Err(EmitError::BufferTooSmall { required });
+        }
+        let mut cursor = Cursor::new(buf);
+        if !self.write(&mut cursor, endpoint, user_agent) {
+            return Err(EmitError::InvalidParameter { name: "scope_data" });
+        }
+        cursor
+            .finish()
+            .map_err(|required| EmitError::BufferTooSmall { required })
+    }
+
+    fn validate(&self) -> Result<(), EmitError> {
+        fn non_empty(name: &'static str, v: &str) -> Result<(), EmitError> {
+            if v.is_empty() {
+                Err(EmitError::EmptyParameter { name })
+            } else {
+                Ok(())
+            }
+        }
+        fn client_id(v: &str) -> Result<(), EmitError> {
+            non_empty("client_id", v)?;
+            if v.len() > MAX_CLIENT_ID_LEN {
+                return Err(EmitError::ParameterTooLong {
+                    name: "client_id",
+                    max: MAX_CLIENT_ID_LEN,
+                });
+            }
+            Ok(())
+        }
+        match self {
+            Self::AuthorizationCode {
+                client_id: id,
+                code,
+                redirect_uri,
+                auth,
+            } => {
+                client_id(id)?;
+                non_empty("code", code.expose())?;
+                non_empty("redirect_uri", redirect_uri)?;
+                match auth {
+                    ClientAuth::Secret(s) => non_empty("client_secret", s.expose()),
+                    ClientAuth::Pkce { code_verifier } => {
+                        non_empty("code_verifier", code_verifier.expose())
+                    }
+                }
+            }
+            Self::Refresh {
+                client_id: id,
+                refresh_token,
+                client_secret,
+            } => {
+                client_id(id)?;
+                non_empty("refresh_token", refresh_token.expose())?;
+                if refresh_token.len() > MAX_TOKEN_LEN {
+                    return Err(EmitError::ParameterTooLong {
+                        name: "refresh_token",
+                        max: MAX_TOKEN_LEN,
+                    });
+                }
+                match client_secret {
+                    Some(s) => non_empty("client_secret", s.expose()),
+                    None => Ok(()),
+                }
+            }
+            Self::CodePair {
+                client_id: id,
+                product_id,
+                device_serial_number,
+            } => {
+                client_id(id)?;
+                non_empty("productID", product_id)?;
+                non_empty("deviceSerialNumber", device_serial_number)
+            }
+            Self::DeviceCode {
+                device_code,
+                user_code,
+            } => {
+                non_empty("device_code", device_code.expose())?;
+                non_empty("user_code", user_code)
+            }
+        }
+    }
+
+    /// Writes (or, with an empty cursor, measures) the whole request. Returns `false` only if
+    /// the scope data could not be laid out, which the length calculation rules out.
+    fn write(&self, c: &mut Cursor<'_>, endpoint: &Endpoint<'_>, user_agent: &str) -> bool {
+        let body_len = {
+            let mut counter = Cursor::new(&mut []);
+            self.write_body(&mut counter);
+            counter.pos()
+        };
+        c.put(b"POST ");
+        c.put(self.path().as_bytes());
+        c.put(b" HTTP/1.1\r\nHost: ");
+        endpoint.write_authority(c);
+        c.put(b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ");
+        c.put_decimal(body_len as u64);
+        c.put(b"\r\nAccept: application/json\r\nUser-Agent: ");
+        c.put(user_agent.as_bytes());
+        c.put(b"\r\nConnection: close\r\n\r\n");
+        self.write_body(c)
+    }
+
+    fn write_body(&self, c: &mut Cursor<'_>) -> bool {
+        match *self {
+            Self::AuthorizationCode {
+                client_id,
+                code,
+                redirect_uri,
+                auth,
+            } => {
+                c.put_pair(true, "grant_type", b"authorization_code");
+                c.put_pair(false, "code", code.expose().as_bytes());
+                c.put_pair(false, "redirect_uri", redirect_uri.as_bytes());
+                c.put_pair(false, "client_id", client_id.as_bytes());
+                match auth {
+                    ClientAuth::Secret(s) => {
+                        c.put_pair(false, "client_secret", s.expose().as_bytes());
+                    }
+                    ClientAuth::Pkce { code_verifier } => {
+                        c.put_pair(false, "code_verifier", code_verifier.expose().as_bytes());
+                    }
+                }
+                true
+            }
+            Self::Refresh {
+                client_id,
+                refresh_token,
+                client_secret,
+            } => {
+                c.put_pair(true, "grant_type", b"refresh_token");
+                c.put_pair(false, "refresh_token", refresh_token.expose().as_bytes());
+                c.put_pair(false, "client_id", client_id.as_bytes());
+                if let Some(s) = client_secret {
+                    c.put_pair(false, "client_secret", s.expose().as_bytes());
+                }
+                true
+            }
+            Self::CodePair {
+                client_id,
+                product_id,
+                device_serial_number,
+            } => {
+                c.put_pair(true, "response_type", b"device_code");
+                c.put_pair(false, "client_id", client_id.as_bytes());
+                c.put_pair(false, "scope", b"alexa:all");
+                c.put(b"&scope_data=");
+                put_scope_data(c, product_id, device_serial_number)
+            }
+            Self::DeviceCode {
+                device_code,
+                user_code,
+            } => {
+                c.put_pair(true, "grant_type", b"device_code");
+                c.put_pair(false, "device_code", device_code.expose().as_bytes());
+                c.put_pair(false, "user_code", user_code.as_bytes());
+                true
+            }
+        }
+    }
+}
+
+/// `scope_data` for `alexa:all`, serialized by serde-json-core.
+#[derive(Serialize)]
+struct ScopeData<'a> {
+    #[serde(rename = "alexa:all")]
+    alexa_all: AlexaAll<'a>,
+}
+
+#[derive(Serialize)]
+struct AlexaAll<'a> {
+    #[serde(rename = "productID")]
+    product_id: &'a str,
+    #[serde(rename = "productInstanceAttributes")]
+    attributes: Attributes<'a>,
+}
+
+#[derive(Serialize)]
+struct Attributes<'a> {
+    #[serde(rename = "deviceSerialNumber")]
+    device_serial_number: &'a str,
+}
+
+/// The JSON text around the two strings, in serialization order.
+const SCOPE_JSON_PARTS: [&[u8]; 3] = [
+    b"{\"alexa:all\":{\"productID\":",
+    b",\"productInstanceAttributes\":{\"deviceSerialNumber\":",
+    b"}}}",
+];
+
+/// Writes `scope_data`: serde-json-core serializes the JSON into the tail of the span the
+/// encoded value will fill, and the form encoding then runs in place from the span's start.
+/// No scratch buffer, no size limit beyond the caller's buffer.
+fn put_scope_data(c: &mut Cursor<'_>, product_id: &str, serial: &str) -> bool {
+    let (json_len, form_len) = scope_data_lens(product_id, serial);
+    let scope = ScopeData {
+        alexa_all: AlexaAll {
+            product_id,
+            attributes: Attributes {
+                device_serial_number: serial,
+            },
+        },
+    };
+    let mut ok = true;
+    c.put_with(form_len, |span| {
+        let Some(span) = span else { return };
+        let Some(tail) = form_len
+            .checked_sub(json_len)
+            .and_then(|start| span.get_mut(start..))
+        else {
+            ok = false;
+            return;
+        };
+        ok = serde_json_core::to_slice(&scope, tail) == Ok(json_len)
+            && encode_in_place(span, json_len);
+    });
+    ok
+}
+
+/// (JSON length, form-encoded length) of the scope data, computed without writing it. Mirrors
+/// serde-json-core's string escaping; a property test checks the two never disagree.
+fn scope_data_lens(product_id: &str, serial: &str) -> (usize, usize) {
+    let mut json = 0;
+    let mut form = 0;
+    for part in SCOPE_JSON_PARTS {
+        json += part.len();
+        form += encoded_len(part);
+    }
+    for s in [product_id, serial] {
+        let (j, f) = json_string_lens(s);
+        json += j;
+        form += f;
+    }
+    (json, form)
+}
+
+/// (JSON length, form-encoded length) of `s` as a JSON string with its quotes.
+fn json_string_lens(s: &str) -> (usize, usize) {
+    // The two quotes: 1 byte each in JSON, `%22` each once encoded.
+    let mut json = 2;
+    let mut form = 6;
+    for ch in s.chars() {
+        let (j, f) = match ch {
+            // `\"` and `\\`: both bytes reserved.
+            '"' | '\\' => (2, 6),
+            // `\b` `\t` `\n` `\f` `\r`: `%5C` and a letter.
+            '\u{8}' | '\t' | '\n' | '\u{c}' | '\r' => (2, 4),
+            // `\u00XX`: `%5C` and five unreserved characters.
+            '\0'..='\u{1f}' => (6, 8),
+            _ => {
+                let mut utf8 = [0u8; 4];
+                let bytes = ch.encode_utf8(&mut utf8).as_bytes();
+                let reserved = bytes.iter().filter(|&&b| !is_unreserved(b)).count();
+                (bytes.len(), bytes.len() + 2 * reserved)
+            }
+        };
+        json += j;
+        form += f;
+    }
+    (json, form)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::Region;
+
+    const CLIENT_ID: &str = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef";
+
+    fn emit(r: &Request<'_>, e: &Endpoint<'_>) -> std::vec::Vec<u8> {
+        let mut buf = [0u8; 4096];
+        let n = r.emit(e, &mut buf).unwrap();
+        assert_eq!(n, r.buffer_len(e));
+        // Every smaller buffer is refused with the exact size.
+        for small in [0, 1, n / 2, n - 1] {
+            let mut b = std::vec![0u8; small];
+            assert_eq!(r.emit(e, &mut b), Err(EmitError::BufferTooSmall { required: n }));
+        }
+        buf[..n].to_vec()
+    }
+
+    fn expect(r: &Request<'_>, head: &str, body: &str) {
+        let e = Endpoint::region(Region::Na);
+        let want = std::format!(
+            "POST {} HTTP/1.1\r\nHost: {head}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nAccept: application/json\r\nUser-Agent: {DEFAULT_USER_AGENT}\r\nConnection: close\r\n\r\n{body}",
+            r.path(),
+            body.len()
+        );
+        assert_eq!(std::str::from_utf8(&emit(r, &e)).unwrap(), want);
+    }
+
+    #[test]
+    fn refresh_vector() {
+        expect(
+            &Request::Refresh {
+                client_id: CLIENT_ID,
+                refresh_token: Secret::new("Atzr|IwEBIA-_.~ +/="),
+                client_secret: Some(Secret::new("s3cr3t&=%")),
+            },
+            "api.amazon.com",
+            "grant_type=refresh_token&refresh_token=Atzr%7CIwEBIA-_.~%20%2B%2F%3D&client_id=amzn1.application-oa2-client.0123456789abcdef0123456789abcdef&client_secret=s3cr3t%26%3D%25",
+        );
+    }
+
+    #[test]
+    fn refresh_without_secret() {
+        expect(
+            &Request::Refresh {
+                client_id: "c",
+                refresh_token: Secret::new("Atzr|x"),
+                client_secret: None,
+            },
+            "api.amazon.com",
+            "grant_type=refresh_token&refresh_token=Atzr%7Cx&client_id=c",
+        );
+    }
+
+    #[test]
+    fn code_pair_vector() {
+        expect(
+            &Request::CodePair {
+                client_id: CLIENT_ID,
+                product_id: "my_device",
+                device_serial_number: "12345",
+            },
+            "api.amazon.com",
+            "response_type=device_code&client_id=amzn1.application-oa2-client.0123456789abcdef0123456789abcdef&scope=alexa%3Aall&scope_data=%7B%22alexa%3Aall%22%3A%7B%22productID%22%3A%22my_device%22%2C%22productInstanceAttributes%22%3A%7B%22deviceSerialNumber%22%3A%2212345%22%7D%7D%7D",
+        );
+    }
+
+    #[test]
+    fn code_pair_escapes_json_then_form() {
+        // `"` -> `\"` -> `%5C%22`; newline -> `\n` -> `%5Cn`; U+0001 -> `\u0001` -> `%5Cu0001`.
+        expect(
+            &Request::CodePair {
+                client_id: "c",
+                product_id: "a\"b",
+                device_serial_number: "x\n\u{1}é",
+            },
+            "api.amazon.com",
+            "response_type=device_code&client_id=c&scope=alexa%3Aall&scope_data=%7B%22alexa%3Aall%22%3A%7B%22productID%22%3A%22a%5C%22b%22%2C%22productInstanceAttributes%22%3A%7B%22deviceSerialNumber%22%3A%22x%5Cn%5Cu0001%C3%A9%22%7D%7D%7D",
+        );
+    }
+
+    #[test]
+    fn authorization_code_with_secret() {
+        expect(
+            &Request::AuthorizationCode {
+                client_id: "c",
+                code: Secret::new("ANdNAVhyhqirUelHGEHA"),
+                redirect_uri: "https://localhost:8443/cb?x=1",
+                auth: ClientAuth::Secret(Secret::new("s")),
+            },
+            "api.amazon.com",
+            "grant_type=authorization_code&code=ANdNAVhyhqirUelHGEHA&redirect_uri=https%3A%2F%2Flocalhost%3A8443%2Fcb%3Fx%3D1&client_id=c&client_secret=s",
+        );
+    }
+
+    #[test]
+    fn authorization_code_with_pkce() {
+        expect(
+            &Request::AuthorizationCode {
+                client_id: "c",
+                code: Secret::new("code"),
+                redirect_uri: "amzn://cb",
+                auth: ClientAuth::Pkce {
+                    code_verifier: Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+                },
+            },
+            "api.amazon.com",
+            "grant_type=authorization_code&code=code&redirect_uri=amzn%3A%2F%2Fcb&client_id=c&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        );
+    }
+
+    #[test]
+    fn device_code_poll() {
+        expect(
+            &Request::DeviceCode {
+                device_code: Secret::new("d1e4836b-2799-4294-9379-0025b37ec06c"),
+                user_code: "BEYHYS",
+            },
+            "api.amazon.com",
+            "grant_type=device_code&device_code=d1e4836b-2799-4294-9379-0025b37ec06c&user_code=BEYHYS",
+        );
+    }
+
+    #[test]
+    fn host_header_carries_non_default_port_and_brackets() {
+        let r = Request::DeviceCode {
+            device_code: Secret::new("d"),
+            user_code: "u",
+        };
+        for (origin, host) in [
+            ("https://[::1]:8443", "Host: [::1]:8443\r\n"),
+            ("http://127.0.0.1:80", "Host: 127.0.0.1\r\n"),
+            ("http://localhost:8080", "Host: localhost:8080\r\n"),
+            ("https://api.amazon.co.jp", "Host: api.amazon.co.jp\r\n"),
+        ] {
+            let e = Endpoint::parse_origin(origin).unwrap();
+            let bytes = emit(&r, &e);
+            let text = std::str::from_utf8(&bytes).unwrap();
+            assert!(text.contains(host), "{origin}: {text}");
+        }
+    }
+
+    #[test]
+    fn invalid_parameters() {
+        let e = Endpoint::region(Region::Na);
+        let mut buf = [0u8; 1024];
+        let long_id = "x".repeat(101);
+        let long_token = std::format!("Atzr|{}", "y".repeat(2044));
+        let cases = [
+            (
+                Request::Refresh { client_id: "", refresh_token: Secret::new("t"), client_secret: None },
+                EmitError::EmptyParameter { name: "client_id" },
+            ),
+            (
+                Request::Refresh { client_id: &long_id, refresh_token: Secret::new("t"), client_secret: None },
+                EmitError::ParameterTooLong { name: "client_id", max: 100 },
+            ),
+            (
+                Request::Refresh { client_id: "c", refresh_token: Secret::new(&long_token), client_secret: None },
+                EmitError::ParameterTooLong { name: "refresh_token", max: 2048 },
+            ),
+            (
+                Request::Refresh { client_id: "c", refresh_token: Secret::new("t"), client_secret: Some(Secret::new("")) },
+                EmitError::EmptyParameter { name: "client_secret" },
+            ),
+            (
+                Request::DeviceCode { device_code: Secret::new("d"), user_code: "" },
+                EmitError::EmptyParameter { name: "user_code" },
+            ),
+            (
+                Request::CodePair { client_id: "c", product_id: "", device_serial_number: "1" },
+                EmitError::EmptyParameter { name: "productID" },
+            ),
+            (
+                Request::AuthorizationCode {
+                    client_id: "c",
+                    code: Secret::new("x"),
+                    redirect_uri: "",
+                    auth: ClientAuth::Secret(Secret::new("s")),
+                },
+                EmitError::EmptyParameter { name: "redirect_uri" },
+            ),
+        ];
+        for (r, want) in cases {
+            assert_eq!(r.emit(&e, &mut buf), Err(want));
+        }
+    }
+
+    #[test]
+    fn json_string_lens_match_serde_json_core() {
+        for s in ["", "abc", "a\"b\\c", "\u{0}\u{1f}\u{7f}", "\u{8}\t\n\u{c}\r", "é€😀", "/<>"] {
+            let mut out = [0u8; 128];
+            let n = serde_json_core::to_slice(&s, &mut out).unwrap();
+            let (j, f) = json_string_lens(s);
+            assert_eq!(j, n, "{s:?}");
+            assert_eq!(f, encoded_len(&out[..n]), "{s:?}");
+        }
+    }
+}
