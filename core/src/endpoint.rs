@@ -310,20 +310,31 @@ fn is_loopback(host: &str) -> bool {
 mod tests {
     use super::*;
 
+    type Parsed = Result<(&'static str, u16, bool), EndpointError>;
+
     #[test]
     fn origins() {
-        let cases: &[(&str, Result<(&str, u16, bool), EndpointError>)] = &[
+        let cases: &[(&str, Parsed)] = &[
             ("https://api.amazon.com", Ok(("api.amazon.com", 443, true))),
             ("https://api.amazon.com/", Ok(("api.amazon.com", 443, true))),
-            ("https://api.amazon.com:8443", Ok(("api.amazon.com", 8443, true))),
+            (
+                "https://api.amazon.com:8443",
+                Ok(("api.amazon.com", 8443, true)),
+            ),
             ("http://localhost", Ok(("localhost", 80, false))),
-            ("http://device.localhost:81", Ok(("device.localhost", 81, false))),
+            (
+                "http://device.localhost:81",
+                Ok(("device.localhost", 81, false)),
+            ),
             ("http://127.1.2.3:9", Ok(("127.1.2.3", 9, false))),
             ("http://[::1]:9", Ok(("::1", 9, false))),
             ("https://[2001:db8::1]", Ok(("2001:db8::1", 443, true))),
             ("http://10.0.0.1", Err(EndpointError::PlainHttpNotLoopback)),
             ("http://[::2]", Err(EndpointError::PlainHttpNotLoopback)),
-            ("http://localhost.evil.com", Err(EndpointError::PlainHttpNotLoopback)),
+            (
+                "http://localhost.evil.com",
+                Err(EndpointError::PlainHttpNotLoopback),
+            ),
             ("ftp://x", Err(EndpointError::UnsupportedScheme)),
             ("api.amazon.com", Err(EndpointError::UnsupportedScheme)),
             ("https://a/b", Err(EndpointError::NotAnOrigin)),

@@ -227,7 +227,10 @@ impl fmt::Display for HttpError {
             Self::UnsupportedTransferEncoding => f.write_str("unsupported transfer-encoding"),
             Self::UnsupportedContentEncoding => f.write_str("unsupported content-encoding"),
             Self::Redirect { status } => {
-                write!(f, "redirect (HTTP {status}) refused: redirects are never followed")
+                write!(
+                    f,
+                    "redirect (HTTP {status}) refused: redirects are never followed"
+                )
             }
             Self::UnexpectedStatus { status } => write!(f, "unexpected HTTP status {status}"),
             Self::Truncated => f.write_str("connection closed before the response was complete"),
@@ -314,11 +317,9 @@ impl fmt::Display for JsonError {
             JsonErrorKind::InvalidType => f.write_str(": wrong JSON type"),
             JsonErrorKind::InvalidNumber => f.write_str(": invalid number"),
             JsonErrorKind::InvalidString => f.write_str(": invalid string escape or UTF-8"),
-            JsonErrorKind::TooDeep => write!(
-                f,
-                ": nested deeper than {} levels",
-                crate::json::MAX_DEPTH
-            ),
+            JsonErrorKind::TooDeep => {
+                write!(f, ": nested deeper than {} levels", crate::json::MAX_DEPTH)
+            }
             JsonErrorKind::MissingMember => f.write_str(": missing"),
             JsonErrorKind::DuplicateMember => f.write_str(": appears twice"),
             JsonErrorKind::TooLong { max } => write!(f, ": longer than {max} bytes"),
@@ -357,7 +358,10 @@ impl fmt::Display for ExchangeError {
             Self::Status {
                 status,
                 retry_after: Some(s),
-            } => write!(f, "HTTP status {status} without an OAuth error body (retry after {s} s)"),
+            } => write!(
+                f,
+                "HTTP status {status} without an OAuth error body (retry after {s} s)"
+            ),
             Self::Status { status, .. } => {
                 write!(f, "HTTP status {status} without an OAuth error body")
             }
@@ -410,7 +414,10 @@ impl fmt::Display for PkceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidLength { len } => {
-                write!(f, "code verifier is {len} characters: 43 to 128 are allowed")
+                write!(
+                    f,
+                    "code verifier is {len} characters: 43 to 128 are allowed"
+                )
             }
             Self::InvalidCharacter => {
                 f.write_str("code verifier may hold only A-Z a-z 0-9 - . _ ~")

@@ -202,7 +202,11 @@ mod tests {
             if expected {
                 assert_eq!(&out[..n], &[b]);
             } else {
-                let want = [b'%', b"0123456789ABCDEF"[usize::from(b >> 4)], b"0123456789ABCDEF"[usize::from(b & 15)]];
+                let want = [
+                    b'%',
+                    b"0123456789ABCDEF"[usize::from(b >> 4)],
+                    b"0123456789ABCDEF"[usize::from(b & 15)],
+                ];
                 assert_eq!(&out[..n], &want);
             }
         }

@@ -590,7 +590,13 @@ mod tests {
     use std::vec::Vec;
 
     /// Feeds `wire` in pieces of `step` bytes, then EOF if `eof`.
-    fn feed(wire: &[u8], cap: usize, limits: Limits, step: usize, eof: bool) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
+    fn feed(
+        wire: &[u8],
+        cap: usize,
+        limits: Limits,
+        step: usize,
+        eof: bool,
+    ) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
         let mut buf = std::vec![0u8; cap];
         let mut r = ResponseReader::new(&mut buf, limits);
         let mut rest = wire;
@@ -613,7 +619,11 @@ mod tests {
     fn all_splits(wire: &[u8], eof: bool) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
         let first = feed(wire, 4096, Limits::default(), wire.len(), eof);
         for step in 1..wire.len() {
-            assert_eq!(feed(wire, 4096, Limits::default(), step, eof), first, "step {step}");
+            assert_eq!(
+                feed(wire, 4096, Limits::default(), step, eof),
+                first,
+                "step {step}"
+            );
         }
         first
     }
@@ -627,7 +637,12 @@ mod tests {
         )*};
     }
 
-    fn ok(status: u16, retry: Option<u32>, json: bool, body: &[u8]) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
+    fn ok(
+        status: u16,
+        retry: Option<u32>,
+        json: bool,
+        body: &[u8],
+    ) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
         Ok((status, retry, json, body.to_vec()))
     }
 
@@ -665,31 +680,141 @@ mod tests {
     #[test]
     fn errors() {
         let cases: &[(&[u8], usize, bool, HttpError)] = &[
-            (b"HTTP/1.1 302 Found\r\nLocation: http://evil\r\n\r\n", 256, false, HttpError::Redirect { status: 302 }),
-            (b"HTTP/1.1 101 Switching\r\n\r\n", 256, false, HttpError::UnexpectedStatus { status: 101 }),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", 256, true, HttpError::Truncated),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", 256, true, HttpError::Truncated),
-            (b"HTTP/1.1 200 OK\r\nContent-", 256, true, HttpError::Truncated),
+            (
+                b"HTTP/1.1 302 Found\r\nLocation: http://evil\r\n\r\n",
+                256,
+                false,
+                HttpError::Redirect { status: 302 },
+            ),
+            (
+                b"HTTP/1.1 101 Switching\r\n\r\n",
+                256,
+                false,
+                HttpError::UnexpectedStatus { status: 101 },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab",
+                256,
+                true,
+                HttpError::Truncated,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+                256,
+                true,
+                HttpError::Truncated,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-",
+                256,
+                true,
+                HttpError::Truncated,
+            ),
             (b"", 256, true, HttpError::Truncated),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 256, false, HttpError::InvalidContentLength),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 256, false, HttpError::InvalidContentLength),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n", 256, false, HttpError::InvalidContentLength),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 9000\r\n\r\n", 256, false, HttpError::BodyTooLarge { limit: 8192 }),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n", 256, false, HttpError::BodyTooLarge { limit: 216 }),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 256, false, HttpError::UnsupportedTransferEncoding),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 256, false, HttpError::UnsupportedTransferEncoding),
-            (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n", 256, false, HttpError::UnsupportedContentEncoding),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 256, false, HttpError::InvalidChunk),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxyz", 256, false, HttpError::InvalidChunk),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n", 256, false, HttpError::BodyTooLarge { limit: 209 }),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n", 256, false, HttpError::InvalidChunk),
-            (b"HTTP/1.1 2000 OK\r\n\r\n", 256, false, HttpError::InvalidHead(HeadSyntax::Status)),
-            (b"HTTP/2 200 OK\r\n\r\n", 256, false, HttpError::InvalidHead(HeadSyntax::Version)),
-            (b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", 256, false, HttpError::InvalidHead(HeadSyntax::HeaderName)),
-            (b"<html>hello</html>\n\n", 256, false, HttpError::InvalidHead(HeadSyntax::Version)),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+                256,
+                false,
+                HttpError::InvalidContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                256,
+                false,
+                HttpError::InvalidContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                256,
+                false,
+                HttpError::InvalidContentLength,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 9000\r\n\r\n",
+                256,
+                false,
+                HttpError::BodyTooLarge { limit: 8192 },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n",
+                256,
+                false,
+                HttpError::BodyTooLarge { limit: 216 },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                256,
+                false,
+                HttpError::UnsupportedTransferEncoding,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+                256,
+                false,
+                HttpError::UnsupportedTransferEncoding,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n",
+                256,
+                false,
+                HttpError::UnsupportedContentEncoding,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                256,
+                false,
+                HttpError::InvalidChunk,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxyz",
+                256,
+                false,
+                HttpError::InvalidChunk,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n",
+                256,
+                false,
+                HttpError::BodyTooLarge { limit: 209 },
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
+                256,
+                false,
+                HttpError::InvalidChunk,
+            ),
+            (
+                b"HTTP/1.1 2000 OK\r\n\r\n",
+                256,
+                false,
+                HttpError::InvalidHead(HeadSyntax::Status),
+            ),
+            (
+                b"HTTP/2 200 OK\r\n\r\n",
+                256,
+                false,
+                HttpError::InvalidHead(HeadSyntax::Version),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+                256,
+                false,
+                HttpError::InvalidHead(HeadSyntax::HeaderName),
+            ),
+            (
+                b"<html>hello</html>\n\n",
+                256,
+                false,
+                HttpError::InvalidHead(HeadSyntax::Version),
+            ),
         ];
         for (wire, cap, eof, want) in cases {
-            assert_eq!(&err(wire, *cap, *eof), want, "{}", String::from_utf8_lossy(wire));
+            assert_eq!(
+                &err(wire, *cap, *eof),
+                want,
+                "{}",
+                String::from_utf8_lossy(wire)
+            );
         }
     }
 
@@ -709,17 +834,32 @@ mod tests {
     fn head_too_large() {
         let mut wire = Vec::from(&b"HTTP/1.1 200 OK\r\nX: "[..]);
         wire.resize(5000, b'a');
-        assert_eq!(err(&wire, 8192, false), HttpError::HeadTooLarge { limit: 4096 });
-        assert_eq!(err(&wire, 100, false), HttpError::HeadTooLarge { limit: 100 });
+        assert_eq!(
+            err(&wire, 8192, false),
+            HttpError::HeadTooLarge { limit: 4096 }
+        );
+        assert_eq!(
+            err(&wire, 100, false),
+            HttpError::HeadTooLarge { limit: 100 }
+        );
     }
 
     #[test]
     fn close_delimited_body_limit() {
         let mut wire = Vec::from(&b"HTTP/1.1 200 OK\r\n\r\n"[..]);
         wire.resize(200, b'a');
-        let limits = Limits { max_head: 4096, max_body: 100 };
-        assert_eq!(feed(&wire, 4096, limits, 7, true), Err(HttpError::BodyTooLarge { limit: 100 }));
-        assert_eq!(err(&wire, 150, true), HttpError::BodyTooLarge { limit: 131 });
+        let limits = Limits {
+            max_head: 4096,
+            max_body: 100,
+        };
+        assert_eq!(
+            feed(&wire, 4096, limits, 7, true),
+            Err(HttpError::BodyTooLarge { limit: 100 })
+        );
+        assert_eq!(
+            err(&wire, 150, true),
+            HttpError::BodyTooLarge { limit: 131 }
+        );
     }
 
     #[test]

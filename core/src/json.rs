@@ -246,8 +246,7 @@ pub fn parse_token(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
         Member::string("token_type", None),
         Member::optional_number("expires_in"),
     ];
-    let [access, refresh, token_type, expires_in] =
-        parse_members(body, BodyKind::Token, &MEMBERS)?;
+    let [access, refresh, token_type, expires_in] = parse_members(body, BodyKind::Token, &MEMBERS)?;
     Ok(TokenResponse {
         access_token: Secret::new(access.text()),
         refresh_token: refresh.opt_text().map(Secret::new),
@@ -429,7 +428,7 @@ fn parse_members<'a, const N: usize>(
             }
             Slot::Str { start, len } => {
                 let span = body
-                    .get_mut(start..start + len)
+                    .get_mut(start..start.saturating_add(len))
                     .ok_or(fail(Some(member.name), JsonErrorKind::Syntax))?;
                 let len = if span.contains(&b'\\') {
                     unescape_in_place(span)
@@ -455,7 +454,7 @@ fn parse_members<'a, const N: usize>(
             Slot::Absent | Slot::Null => Value::Absent,
             Slot::U32(n) => Value::U32(n),
             Slot::Str { start, len } => Value::Str(
-                body.get(start..start + len)
+                body.get(start..start.saturating_add(len))
                     .and_then(|b| core::str::from_utf8(b).ok())
                     .ok_or(fail(Some(member.name), JsonErrorKind::InvalidString))?,
             ),
@@ -644,7 +643,17 @@ impl<'de, const N: usize> Visitor<'de> for Document<'_, N> {
 mod tests {
     use super::*;
 
-    fn token(json: &str) -> Result<(std::string::String, Option<std::string::String>, std::string::String, Option<u32>), JsonError> {
+    fn token(
+        json: &str,
+    ) -> Result<
+        (
+            std::string::String,
+            Option<std::string::String>,
+            std::string::String,
+            Option<u32>,
+        ),
+        JsonError,
+    > {
         let mut body = json.as_bytes().to_vec();
         let t = parse_token(&mut body)?;
         Ok((
@@ -664,12 +673,23 @@ mod tests {
     #[test]
     fn members_in_any_order_unknowns_skipped() {
         let got = token(r#" {"scope":{"a":[1,2,{"b":null}]},"expires_in":3600,"n":-1.5e3,"t":true,"f":false,"z":null,"token_type":"bearer","refresh_token":"Atzr|r","access_token":"Atza|a","arr":[]} "#).unwrap();
-        assert_eq!(got, ("Atza|a".into(), Some("Atzr|r".into()), "bearer".into(), Some(3600)));
+        assert_eq!(
+            got,
+            (
+                "Atza|a".into(),
+                Some("Atzr|r".into()),
+                "bearer".into(),
+                Some(3600)
+            )
+        );
     }
 
     #[test]
     fn null_refresh_token_is_absent() {
-        let got = token(r#"{"access_token":"a","refresh_token":null,"token_type":"bearer","expires_in":1}"#).unwrap();
+        let got = token(
+            r#"{"access_token":"a","refresh_token":null,"token_type":"bearer","expires_in":1}"#,
+        )
+        .unwrap();
         assert_eq!(got.1, None);
     }
 
@@ -682,41 +702,98 @@ mod tests {
 
     #[test]
     fn errors_name_the_member() {
-        assert_eq!(token_err(r#"{"token_type":"bearer"}"#), (Some("access_token"), JsonErrorKind::MissingMember));
-        assert_eq!(token_err(r#"{"access_token":null,"token_type":"x"}"#), (Some("access_token"), JsonErrorKind::MissingMember));
-        assert_eq!(token_err(r#"{"access_token":"a","access_token":"b","token_type":"x"}"#), (Some("access_token"), JsonErrorKind::DuplicateMember));
-        assert_eq!(token_err(r#"{"access_token":1,"token_type":"x"}"#), (Some("access_token"), JsonErrorKind::InvalidType));
-        assert_eq!(token_err(r#"{"access_token":"a","token_type":"x","expires_in":"3600"}"#), (Some("expires_in"), JsonErrorKind::InvalidType));
-        assert_eq!(token_err(r#"{"access_token":"a","token_type":"x","expires_in":-1}"#).1, JsonErrorKind::InvalidNumber);
-        assert_eq!(token_err(r#"{"access_token":"a","token_type":"x","expires_in":99999999999}"#).1, JsonErrorKind::InvalidNumber);
-        assert_eq!(token_err(r#"{"access_token":"a\x","token_type":"x"}"#), (Some("access_token"), JsonErrorKind::InvalidString));
-        assert_eq!(token_err(r#"{"access_token":"\ud83d","token_type":"x"}"#), (Some("access_token"), JsonErrorKind::InvalidString));
-        assert_eq!(token_err(r#"{"access_token":"a","token_type":"x"} x"#), (None, JsonErrorKind::TrailingCharacters));
-        assert_eq!(token_err(r#"{"access_token":"a","#), (None, JsonErrorKind::Eof));
-        assert_eq!(token_err(r#"["access_token"]"#), (None, JsonErrorKind::InvalidType));
+        assert_eq!(
+            token_err(r#"{"token_type":"bearer"}"#),
+            (Some("access_token"), JsonErrorKind::MissingMember)
+        );
+        assert_eq!(
+            token_err(r#"{"access_token":null,"token_type":"x"}"#),
+            (Some("access_token"), JsonErrorKind::MissingMember)
+        );
+        assert_eq!(
+            token_err(r#"{"access_token":"a","access_token":"b","token_type":"x"}"#),
+            (Some("access_token"), JsonErrorKind::DuplicateMember)
+        );
+        assert_eq!(
+            token_err(r#"{"access_token":1,"token_type":"x"}"#),
+            (Some("access_token"), JsonErrorKind::InvalidType)
+        );
+        assert_eq!(
+            token_err(r#"{"access_token":"a","token_type":"x","expires_in":"3600"}"#),
+            (Some("expires_in"), JsonErrorKind::InvalidType)
+        );
+        assert_eq!(
+            token_err(r#"{"access_token":"a","token_type":"x","expires_in":-1}"#).1,
+            JsonErrorKind::InvalidNumber
+        );
+        assert_eq!(
+            token_err(r#"{"access_token":"a","token_type":"x","expires_in":99999999999}"#).1,
+            JsonErrorKind::InvalidNumber
+        );
+        assert_eq!(
+            token_err(r#"{"access_token":"a\x","token_type":"x"}"#),
+            (Some("access_token"), JsonErrorKind::InvalidString)
+        );
+        assert_eq!(
+            token_err(r#"{"access_token":"\ud83d","token_type":"x"}"#),
+            (Some("access_token"), JsonErrorKind::InvalidString)
+        );
+        assert_eq!(
+            token_err(r#"{"access_token":"a","token_type":"x"} x"#),
+            (None, JsonErrorKind::TrailingCharacters)
+        );
+        assert_eq!(
+            token_err(r#"{"access_token":"a","#),
+            (None, JsonErrorKind::Eof)
+        );
+        assert_eq!(
+            token_err(r#"["access_token"]"#),
+            (None, JsonErrorKind::InvalidType)
+        );
         assert_eq!(token_err(""), (None, JsonErrorKind::Eof));
         assert_eq!(token_err("<html>"), (None, JsonErrorKind::InvalidType));
     }
 
     #[test]
     fn token_length_limit() {
-        let ok = std::format!(r#"{{"access_token":"{}","token_type":"x"}}"#, "a".repeat(2048));
+        let ok = std::format!(
+            r#"{{"access_token":"{}","token_type":"x"}}"#,
+            "a".repeat(2048)
+        );
         assert_eq!(token(&ok).unwrap().0.len(), 2048);
-        let long = std::format!(r#"{{"access_token":"{}","token_type":"x"}}"#, "a".repeat(2049));
-        assert_eq!(token_err(&long), (Some("access_token"), JsonErrorKind::TooLong { max: 2048 }));
+        let long = std::format!(
+            r#"{{"access_token":"{}","token_type":"x"}}"#,
+            "a".repeat(2049)
+        );
+        assert_eq!(
+            token_err(&long),
+            (Some("access_token"), JsonErrorKind::TooLong { max: 2048 })
+        );
         // The limit applies to the decoded text: 2048 characters written as 4096 bytes fit.
-        let escaped = std::format!(r#"{{"access_token":"{}","token_type":"x"}}"#, "\\/".repeat(2048));
+        let escaped = std::format!(
+            r#"{{"access_token":"{}","token_type":"x"}}"#,
+            "\\/".repeat(2048)
+        );
         assert_eq!(token(&escaped).unwrap().0.len(), 2048);
     }
 
     #[test]
     fn depth_limit() {
-        let deep = |n: usize| std::format!(r#"{{"access_token":"a","token_type":"x","s":{}{}}}"#, "[".repeat(n), "]".repeat(n));
+        let deep = |n: usize| {
+            std::format!(
+                r#"{{"access_token":"a","token_type":"x","s":{}{}}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
         assert!(token(&deep(MAX_DEPTH - 1)).is_ok());
         assert_eq!(token_err(&deep(MAX_DEPTH)), (None, JsonErrorKind::TooDeep));
         assert_eq!(token_err(&deep(100_000)), (None, JsonErrorKind::TooDeep));
         // Brackets inside strings do not count.
-        let in_string = std::format!(r#"{{"access_token":"{}","token_type":"x"}}"#, "[".repeat(100));
+        let in_string = std::format!(
+            r#"{{"access_token":"{}","token_type":"x"}}"#,
+            "[".repeat(100)
+        );
         assert!(token(&in_string).is_ok());
     }
 
@@ -725,10 +802,20 @@ mod tests {
         let mut body = br#"{"device_code":"d1e4836b","expires_in":600,"interval":30,"user_code":"BEYHYS","verification_uri":"https://amazon.com/us/code"}"#.to_vec();
         let p = parse_code_pair(&mut body).unwrap();
         assert_eq!(p.device_code.expose(), "d1e4836b");
-        assert_eq!((p.user_code, p.verification_uri, p.expires_in, p.interval), ("BEYHYS", "https://amazon.com/us/code", 600, Some(30)));
+        assert_eq!(
+            (p.user_code, p.verification_uri, p.expires_in, p.interval),
+            ("BEYHYS", "https://amazon.com/us/code", 600, Some(30))
+        );
         let mut body = br#"{"device_code":"d","user_code":"U","verification_uri":"v"}"#.to_vec();
         let e = parse_code_pair(&mut body).unwrap_err();
-        assert_eq!((e.body, e.member, e.kind), (BodyKind::CodePair, Some("expires_in"), JsonErrorKind::MissingMember));
+        assert_eq!(
+            (e.body, e.member, e.kind),
+            (
+                BodyKind::CodePair,
+                Some("expires_in"),
+                JsonErrorKind::MissingMember
+            )
+        );
     }
 
     #[test]
@@ -737,15 +824,28 @@ mod tests {
             assert_eq!(ErrorCode::parse(text), code);
             assert_eq!(code.as_str(), text);
         }
-        assert_eq!(ErrorCode::parse("INVALID_GRANT"), ErrorCode::Other("INVALID_GRANT"));
+        assert_eq!(
+            ErrorCode::parse("INVALID_GRANT"),
+            ErrorCode::Other("INVALID_GRANT")
+        );
     }
 
     #[test]
     fn display() {
-        let e = JsonError { body: BodyKind::Token, member: Some("expires_in"), kind: JsonErrorKind::InvalidType };
-        assert_eq!(std::format!("{e}"), "token response: member `expires_in`: wrong JSON type");
+        let e = JsonError {
+            body: BodyKind::Token,
+            member: Some("expires_in"),
+            kind: JsonErrorKind::InvalidType,
+        };
+        assert_eq!(
+            std::format!("{e}"),
+            "token response: member `expires_in`: wrong JSON type"
+        );
         let mut body = br#"{"error_description":"The request has an invalid grant parameter : refresh_token","error":"invalid_grant"}"#.to_vec();
         let o = parse_oauth_error(&mut body).unwrap();
-        assert_eq!(std::format!("{o}"), "invalid_grant: The request has an invalid grant parameter : refresh_token");
+        assert_eq!(
+            std::format!("{o}"),
+            "invalid_grant: The request has an invalid grant parameter : refresh_token"
+        );
     }
 }

@@ -1,6 +1,15 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 //! lwa-core (placeholder docs replaced below)
 
 #[cfg(test)]
@@ -8,8 +17,10 @@ extern crate std;
 
 pub mod endpoint;
 pub mod error;
+pub mod exchange;
 pub mod form;
 pub mod http;
 pub mod json;
+pub mod pkce;
 pub mod request;
 pub mod secret;

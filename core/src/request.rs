@@ -508,7 +508,10 @@ mod tests {
         // Every smaller buffer is refused with the exact size.
         for small in [0, 1, n / 2, n - 1] {
             let mut b = std::vec![0u8; small];
-            assert_eq!(r.emit(e, &mut b), Err(EmitError::BufferTooSmall { required: n }));
+            assert_eq!(
+                r.emit(e, &mut b),
+                Err(EmitError::BufferTooSmall { required: n })
+            );
         }
         buf[..n].to_vec()
     }
@@ -520,7 +523,7 @@ mod tests {
             r.path(),
             body.len()
         );
-        assert_eq!(std::str::from_utf8(&emit(r, &e)).unwrap(), want);
+        assert_eq!(core::str::from_utf8(&emit(r, &e)).unwrap(), want);
     }
 
     #[test]
@@ -632,7 +635,7 @@ mod tests {
         ] {
             let e = Endpoint::parse_origin(origin).unwrap();
             let bytes = emit(&r, &e);
-            let text = std::str::from_utf8(&bytes).unwrap();
+            let text = core::str::from_utf8(&bytes).unwrap();
             assert!(text.contains(host), "{origin}: {text}");
         }
     }
@@ -645,27 +648,58 @@ mod tests {
         let long_token = std::format!("Atzr|{}", "y".repeat(2044));
         let cases = [
             (
-                Request::Refresh { client_id: "", refresh_token: Secret::new("t"), client_secret: None },
+                Request::Refresh {
+                    client_id: "",
+                    refresh_token: Secret::new("t"),
+                    client_secret: None,
+                },
                 EmitError::EmptyParameter { name: "client_id" },
             ),
             (
-                Request::Refresh { client_id: &long_id, refresh_token: Secret::new("t"), client_secret: None },
-                EmitError::ParameterTooLong { name: "client_id", max: 100 },
+                Request::Refresh {
+                    client_id: &long_id,
+                    refresh_token: Secret::new("t"),
+                    client_secret: None,
+                },
+                EmitError::ParameterTooLong {
+                    name: "client_id",
+                    max: 100,
+                },
             ),
             (
-                Request::Refresh { client_id: "c", refresh_token: Secret::new(&long_token), client_secret: None },
-                EmitError::ParameterTooLong { name: "refresh_token", max: 2048 },
+                Request::Refresh {
+                    client_id: "c",
+                    refresh_token: Secret::new(&long_token),
+                    client_secret: None,
+                },
+                EmitError::ParameterTooLong {
+                    name: "refresh_token",
+                    max: 2048,
+                },
             ),
             (
-                Request::Refresh { client_id: "c", refresh_token: Secret::new("t"), client_secret: Some(Secret::new("")) },
-                EmitError::EmptyParameter { name: "client_secret" },
+                Request::Refresh {
+                    client_id: "c",
+                    refresh_token: Secret::new("t"),
+                    client_secret: Some(Secret::new("")),
+                },
+                EmitError::EmptyParameter {
+                    name: "client_secret",
+                },
             ),
             (
-                Request::DeviceCode { device_code: Secret::new("d"), user_code: "" },
+                Request::DeviceCode {
+                    device_code: Secret::new("d"),
+                    user_code: "",
+                },
                 EmitError::EmptyParameter { name: "user_code" },
             ),
             (
-                Request::CodePair { client_id: "c", product_id: "", device_serial_number: "1" },
+                Request::CodePair {
+                    client_id: "c",
+                    product_id: "",
+                    device_serial_number: "1",
+                },
                 EmitError::EmptyParameter { name: "productID" },
             ),
             (
@@ -675,7 +709,9 @@ mod tests {
                     redirect_uri: "",
                     auth: ClientAuth::Secret(Secret::new("s")),
                 },
-                EmitError::EmptyParameter { name: "redirect_uri" },
+                EmitError::EmptyParameter {
+                    name: "redirect_uri",
+                },
             ),
         ];
         for (r, want) in cases {
@@ -685,7 +721,15 @@ mod tests {
 
     #[test]
     fn json_string_lens_match_serde_json_core() {
-        for s in ["", "abc", "a\"b\\c", "\u{0}\u{1f}\u{7f}", "\u{8}\t\n\u{c}\r", "é€😀", "/<>"] {
+        for s in [
+            "",
+            "abc",
+            "a\"b\\c",
+            "\u{0}\u{1f}\u{7f}",
+            "\u{8}\t\n\u{c}\r",
+            "é€😀",
+            "/<>",
+        ] {
             let mut out = [0u8; 128];
             let n = serde_json_core::to_slice(&s, &mut out).unwrap();
             let (j, f) = json_string_lens(s);
