@@ -10,7 +10,7 @@
         clippy::indexing_slicing
     )
 )]
-//! lwa-core (placeholder docs replaced below)
+#![doc = include_str!("../README.md")]
 
 #[cfg(test)]
 extern crate std;
