@@ -186,6 +186,23 @@ impl<'a> ErrorCode<'a> {
             .map_or("", |(text, _)| text)
     }
 
+    /// The same code without the borrow, for codes known here; `None` for
+    /// [`Other`](Self::Other), whose text lives in the response buffer.
+    ///
+    /// ```
+    /// use lwa_core::json::ErrorCode;
+    /// let text = String::from("invalid_client");
+    /// assert_eq!(ErrorCode::parse(&text).known(), Some(ErrorCode::InvalidClient));
+    /// assert_eq!(ErrorCode::parse("new").known(), None);
+    /// ```
+    #[must_use]
+    pub fn known(&self) -> Option<ErrorCode<'static>> {
+        CODES
+            .iter()
+            .find(|(_, known)| known == self)
+            .map(|&(_, known)| known)
+    }
+
     /// What the code means for a device (see the protocol notes' table).
     ///
     /// ```

@@ -24,3 +24,4 @@ pub mod json;
 pub mod pkce;
 pub mod request;
 pub mod secret;
+pub mod session;
