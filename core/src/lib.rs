@@ -1,5 +1,6 @@
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(clippy::std_instead_of_core)]
 #![deny(missing_docs)]
 #![cfg_attr(
     test,

@@ -1,3 +1,6 @@
+// A helper crate for tests: a missing vector file is a broken checkout, and panicking says so.
+#![allow(clippy::panic)]
+
 //! Shared helpers for lwa's cross-crate tests, property tests and benchmarks.
 //!
 //! The public LWA test vectors live in `tests/vectors/` (copied from the protocol notes; a

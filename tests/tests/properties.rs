@@ -1,6 +1,11 @@
 //! Property tests: each states an invariant and checks it on generated inputs.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests
 
 use lwa_core::endpoint::{Endpoint, Region};
 use lwa_core::error::{EmitError, ExchangeError};

@@ -1,7 +1,12 @@
 //! The public LWA test vectors: every request body byte for byte, every response fed whole,
 //! byte by byte, and split in two at every possible boundary.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // tests
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests
 
 use lwa_core::endpoint::{Endpoint, Region};
 use lwa_core::error::ExchangeError;
@@ -199,20 +204,28 @@ fn request_bodies_match_the_vectors() {
             })
             .collect()
     };
-    let get = |ps: &[(String, String)], k: &str| {
-        ps.iter().find(|(n, _)| n == k).unwrap().1.clone()
-    };
+    let get = |ps: &[(String, String)], k: &str| ps.iter().find(|(n, _)| n == k).unwrap().1.clone();
 
     let p = params("refresh");
     let names: Vec<&str> = p.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["grant_type", "refresh_token", "client_id", "client_secret"]);
-    let (rt, id, secret) = (get(&p, "refresh_token"), get(&p, "client_id"), get(&p, "client_secret"));
+    assert_eq!(
+        names,
+        ["grant_type", "refresh_token", "client_id", "client_secret"]
+    );
+    let (rt, id, secret) = (
+        get(&p, "refresh_token"),
+        get(&p, "client_id"),
+        get(&p, "client_secret"),
+    );
     let request = Request::Refresh {
         client_id: &id,
         refresh_token: Secret::new(&rt),
         client_secret: Some(Secret::new(&secret)),
     };
-    assert_eq!(form_body(&request), all["refresh"]["body"].as_str().unwrap());
+    assert_eq!(
+        form_body(&request),
+        all["refresh"]["body"].as_str().unwrap()
+    );
 
     let p = params("codepair");
     let names: Vec<&str> = p.iter().map(|(n, _)| n.as_str()).collect();
@@ -228,7 +241,10 @@ fn request_bodies_match_the_vectors() {
         product_id: product,
         device_serial_number: serial,
     };
-    assert_eq!(form_body(&request), all["codepair"]["body"].as_str().unwrap());
+    assert_eq!(
+        form_body(&request),
+        all["codepair"]["body"].as_str().unwrap()
+    );
 }
 
 /// The vectors are a copy of the protocol notes' originals; when those sit beside the
@@ -245,6 +261,10 @@ fn vector_copy_matches_originals_when_present() {
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
         let ours = std::fs::read(vectors_dir().join(&name))
             .unwrap_or_else(|e| panic!("vector {name} missing from tests/vectors: {e}"));
-        assert_eq!(ours, std::fs::read(&path).unwrap(), "{name} differs from the original");
+        assert_eq!(
+            ours,
+            std::fs::read(&path).unwrap(),
+            "{name} differs from the original"
+        );
     }
 }
