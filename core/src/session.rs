@@ -13,7 +13,7 @@
 //!     match session.poll(now) {
 //!         Action::Ready(token)     => use the token; come back at session.poll_timeout()
 //!         Action::Send(request)    => run the exchange; session.handle_response(sent_at, now, result, random)
-//!         Action::Persist(token)   => store the refresh token; session.handle_persisted(now, ok, random)
+//!         Action::Persist(tokens)  => store the tokens; session.handle_persisted(now, ok, random)
 //!         Action::Forget           => delete the stored refresh token; session.handle_persisted(now, ok, random)
 //!         Action::ShowCode { .. }  => display the code (code-based linking); poll again
 //!         Action::Wait(until)      => sleep until then (or until something else happens)
@@ -75,8 +75,8 @@
 //! session.handle_response(now, now, Ok(outcome), 0).unwrap();
 //!
 //! // The new refresh token is stored before the access token is handed out.
-//! let Action::Persist(token) = session.poll(now) else { panic!() };
-//! assert_eq!(token.expose(), "Atzr|rotated");
+//! let Action::Persist(tokens) = session.poll(now) else { panic!() };
+//! assert_eq!(tokens.refresh_token.expose(), "Atzr|rotated");
 //! session.handle_persisted(now, true, 0).unwrap();
 //!
 //! let Action::Ready(token) = session.poll(now) else { panic!() };
@@ -260,8 +260,9 @@ pub enum Action<'s> {
     Ready(Secret<'s>),
     /// Send this request, then report with [`Session::handle_response`].
     Send(Request<'s>),
-    /// Store this refresh token durably, then report with [`Session::handle_persisted`].
-    Persist(Secret<'s>),
+    /// Store these tokens durably (at least the refresh token), then report with
+    /// [`Session::handle_persisted`].
+    Persist(Tokens<'s>),
     /// Delete the stored refresh token, then report with [`Session::handle_persisted`].
     Forget,
     /// Show the user this code and where to enter it (code-based linking). Returned once per
@@ -281,6 +282,37 @@ pub enum Action<'s> {
     SignIn,
     /// The configuration is broken; nothing will be sent again.
     Stopped(StopReason),
+}
+
+/// What [`Action::Persist`] asks to store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tokens<'s> {
+    /// The refresh token: the one thing a device must keep across restarts.
+    pub refresh_token: Secret<'s>,
+    /// The access token that came with it and when it expires. Worth keeping on a host, so
+    /// that a restarted program need not refresh at once (see
+    /// [`Session::restore_access_token`]); a device may drop it.
+    pub access_token: Option<(Secret<'s>, Instant)>,
+}
+
+/// Durable storage for a session's tokens: a file on a host, flash on a device. The session
+/// never calls it (it does no I/O); a driver does, on [`Action::Persist`] and
+/// [`Action::Forget`], and reports the result with [`Session::handle_persisted`].
+pub trait TokenStore {
+    /// Why a store or delete failed.
+    type Error;
+
+    /// Replaces the stored tokens. On error the previously stored ones must stay intact.
+    ///
+    /// # Errors
+    /// Whatever the storage reports.
+    fn store(&mut self, tokens: &Tokens<'_>) -> Result<(), Self::Error>;
+
+    /// Deletes the stored tokens.
+    ///
+    /// # Errors
+    /// Whatever the storage reports.
+    fn forget(&mut self) -> Result<(), Self::Error>;
 }
 
 /// A request that failed without an answer LWA sent on purpose.
@@ -620,7 +652,13 @@ impl<'c> Session<'c> {
             }
             Storage::Persist => {
                 return match &self.refresh {
-                    Some(token) => Action::Persist(token.as_secret()),
+                    Some(token) => Action::Persist(Tokens {
+                        refresh_token: token.as_secret(),
+                        access_token: self
+                            .access
+                            .as_ref()
+                            .map(|a| (a.token.as_secret(), a.expires_at)),
+                    }),
                     // Nothing to store after all.
                     None => Action::Forget,
                 };
@@ -1014,6 +1052,13 @@ mod tests {
         })
     }
 
+    fn persisted(a: Action<'_>) -> Option<&str> {
+        match a {
+            Action::Persist(t) => Some(t.refresh_token.expose()),
+            _ => None,
+        }
+    }
+
     fn signed_in(config: Config<'static>) -> Session<'static> {
         let mut s = Session::new(config);
         s.restore_refresh_token("Atzr|0").unwrap();
@@ -1032,7 +1077,7 @@ mod tests {
         ));
         s.handle_response(at(t), at(t), Ok(token(access, Some(refresh), 3600)), 0)
             .unwrap();
-        assert_eq!(s.poll(at(t)), Action::Persist(Secret::new(refresh)));
+        assert_eq!(persisted(s.poll(at(t))), Some(refresh));
         s.handle_persisted(at(t), true, 0).unwrap();
     }
 
@@ -1048,7 +1093,7 @@ mod tests {
             0,
         )
         .unwrap();
-        assert_eq!(s.poll(at(3 * SEC)), Action::Persist(Secret::new("Atzr|1")));
+        assert_eq!(persisted(s.poll(at(3 * SEC))), Some("Atzr|1"));
         s.handle_persisted(at(3 * SEC), true, 0).unwrap();
         assert_eq!(s.poll(at(3 * SEC)), Action::Ready(Secret::new("Atza|1")));
         assert_eq!(s.access_expires_at(), Some(at(3601 * SEC)));
@@ -1235,19 +1280,39 @@ mod tests {
         s.handle_response(at(0), at(0), Ok(token("Atza|1", Some("Atzr|1"), 3600)), 0)
             .unwrap();
         assert_eq!(s.access_token(at(0)), None);
-        assert_eq!(s.poll(at(0)), Action::Persist(Secret::new("Atzr|1")));
+        assert_eq!(persisted(s.poll(at(0))), Some("Atzr|1"));
         // The store fails: retried after the usual delays, no access token meanwhile.
         s.handle_persisted(at(0), false, 0).unwrap();
-        assert_eq!(s.poll(at(0)), Action::Persist(Secret::new("Atzr|1")));
+        assert_eq!(persisted(s.poll(at(0))), Some("Atzr|1"));
         s.handle_persisted(at(0), false, 0).unwrap();
         assert_eq!(s.poll(at(0)), Action::Wait(at(666)));
         assert_eq!(s.poll_timeout(at(0)), Some(at(666)));
-        assert_eq!(s.poll(at(666)), Action::Persist(Secret::new("Atzr|1")));
+        assert_eq!(persisted(s.poll(at(666))), Some("Atzr|1"));
         s.handle_persisted(at(666), true, 0).unwrap();
         assert_eq!(s.poll(at(666)), Action::Ready(Secret::new("Atza|1")));
         assert_eq!(
             s.handle_persisted(at(666), true, 0),
             Err(SessionError::NothingToPersist)
+        );
+    }
+
+    #[test]
+    fn persist_carries_the_access_token_and_its_expiry() {
+        let mut s = signed_in(Config::new("c"));
+        let _ = s.poll(at(5 * SEC));
+        s.handle_response(
+            at(5 * SEC),
+            at(6 * SEC),
+            Ok(token("Atza|1", Some("Atzr|1"), 3600)),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            s.poll(at(6 * SEC)),
+            Action::Persist(Tokens {
+                refresh_token: Secret::new("Atzr|1"),
+                access_token: Some((Secret::new("Atza|1"), at(3605 * SEC))),
+            })
         );
     }
 
@@ -1409,10 +1474,7 @@ mod tests {
             0,
         )
         .unwrap();
-        assert_eq!(
-            s.poll(at(701 * SEC)),
-            Action::Persist(Secret::new("Atzr|1"))
-        );
+        assert_eq!(persisted(s.poll(at(701 * SEC))), Some("Atzr|1"));
         s.handle_persisted(at(701 * SEC), true, 0).unwrap();
         assert_eq!(s.poll(at(701 * SEC)), Action::Ready(Secret::new("Atza|1")));
     }
@@ -1467,7 +1529,7 @@ mod tests {
         let _ = s.poll(at(0));
         s.handle_response(at(0), at(0), Ok(token("Atza|1", Some("Atzr|1"), 3600)), 0)
             .unwrap();
-        assert_eq!(s.poll(at(0)), Action::Persist(Secret::new("Atzr|1")));
+        assert_eq!(persisted(s.poll(at(0))), Some("Atzr|1"));
     }
 
     #[test]

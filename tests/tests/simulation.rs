@@ -511,10 +511,10 @@ fn run(seed: u64, days: u64) -> Result<Stats, String> {
                     .map_err(|e| format!("t={now}: {e}"))?;
                 buf = exchange_buf;
             }
-            Action::Persist(token) => {
+            Action::Persist(tokens) => {
                 let ok = !schedule.store_down.contains(now);
                 if ok {
-                    stored = Some(token.expose().to_string());
+                    stored = Some(tokens.refresh_token.expose().to_string());
                 }
                 session
                     .handle_persisted(Instant::from_millis(now), ok, random)
