@@ -1,0 +1,718 @@
+//! `lwa`: get and keep Login-with-Amazon tokens from the command line.
+//!
+//! Exit codes: 0 success; 1 LWA answered with an OAuth error; 2 usage or configuration
+//! error; 3 network, TLS, timeout or protocol failure. Every failure leaves the token store
+//! as it was. Without `--json`, tokens and secrets never appear in the output; `lwa token`
+//! prints the access token alone, which is its job.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use lwa_std::client::{BUFFER_LEN, Client, Error as ClientError};
+use lwa_std::core::endpoint::{Endpoint, Region};
+use lwa_std::core::exchange::Outcome;
+use lwa_std::core::pkce::{CHALLENGE_METHOD, CodeVerifier};
+use lwa_std::core::request::{ClientAuth, Request};
+use lwa_std::core::secret::Secret;
+use lwa_std::core::session::{Config, Linking, Session};
+use lwa_std::driver::{Driver, DriverError, Event};
+use lwa_std::store::{FileStore, SessionStore, StoreError, StoredTokens};
+
+/// Refresh when the stored access token expires within this margin.
+const MARGIN: Duration = Duration::from_secs(10 * 60);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lwa",
+    version,
+    about = "Get and keep Login-with-Amazon tokens for Alexa devices"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Global {
+    /// LWA region.
+    #[arg(long, global = true, value_enum, default_value_t = RegionArg::Na)]
+    region: RegionArg,
+    /// Origin overriding the region, scheme://host[:port]; http:// only for loopback hosts.
+    #[arg(long, global = true, value_name = "ORIGIN")]
+    endpoint: Option<String>,
+    /// Extra trusted CA certificates (PEM).
+    #[arg(long, global = true, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// Connect, read and write timeout in seconds.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    timeout: u64,
+    /// Token store [default: $LWA_STORE, else <config dir>/lwa/tokens.json].
+    #[arg(long, global = true, value_name = "PATH", env = "LWA_STORE")]
+    store: Option<PathBuf>,
+    /// Client ID [default: $LWA_CLIENT_ID, else the store's].
+    #[arg(long, global = true, value_name = "ID", env = "LWA_CLIENT_ID")]
+    client_id: Option<String>,
+    /// Client secret, for clients that have one [default: $LWA_CLIENT_SECRET].
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECRET",
+        env = "LWA_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    client_secret: Option<String>,
+    /// Print the result as one JSON object on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum RegionArg {
+    Na,
+    Eu,
+    Fe,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Trade an authorization code for tokens and save them.
+    Exchange {
+        /// The authorization code.
+        #[arg(long)]
+        code: String,
+        /// The redirect URI of the authorization request.
+        #[arg(long)]
+        redirect_uri: String,
+        /// PKCE code verifier (public clients without a secret).
+        #[arg(long)]
+        code_verifier: Option<String>,
+    },
+    /// Refresh the access token and save the tokens.
+    Refresh {
+        /// Refresh token to use instead of the stored one.
+        #[arg(long)]
+        refresh_token: Option<String>,
+    },
+    /// Print a valid access token, refreshing first only if it expires within 10 minutes.
+    Token,
+    /// Sign in by code-based linking: show a code, wait for the user, save the tokens.
+    DeviceLogin {
+        /// AVS product ID.
+        #[arg(long)]
+        product_id: String,
+        /// Device serial number (DSN).
+        #[arg(long)]
+        serial: String,
+        /// Scope (code-based linking for AVS uses alexa:all).
+        #[arg(long, default_value = "alexa:all")]
+        scope: String,
+    },
+    /// Print a new PKCE code_verifier and its S256 code_challenge.
+    Pkce,
+    /// Run the local LWA look-alike until interrupted.
+    MockServer {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Serve HTTPS with a certificate from a CA made for this run.
+        #[arg(long)]
+        tls: bool,
+    },
+    /// Walk through device-login, refresh and token against the built-in look-alike.
+    Demo,
+}
+
+/// A failure and its exit code.
+#[derive(Debug)]
+enum Fail {
+    /// 1: LWA answered with an OAuth error.
+    OAuth(String),
+    /// 2: usage or configuration.
+    Config(String),
+    /// 3: network, TLS, timeout or protocol.
+    Network(String),
+}
+
+impl Fail {
+    fn code(&self) -> u8 {
+        match self {
+            Self::OAuth(_) => 1,
+            Self::Config(_) => 2,
+            Self::Network(_) => 3,
+        }
+    }
+    fn message(&self) -> &str {
+        match self {
+            Self::OAuth(m) | Self::Config(m) | Self::Network(m) => m,
+        }
+    }
+}
+
+impl From<ClientError> for Fail {
+    fn from(e: ClientError) -> Self {
+        if e.is_configuration() {
+            Self::Config(e.to_string())
+        } else {
+            Self::Network(e.to_string())
+        }
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Self::Config(format!("token store: {e}"))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(fail) => {
+            eprintln!("lwa: {}", fail.message());
+            ExitCode::from(fail.code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Fail> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Pkce => pkce(g),
+        Command::MockServer { port, tls } => mock_server(*port, *tls),
+        Command::Demo => demo(g),
+        Command::Exchange {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            let ctx = Ctx::new(g, None)?;
+            exchange(&ctx, code, redirect_uri, code_verifier.as_deref())
+        }
+        Command::Refresh { refresh_token } => {
+            let ctx = Ctx::new(g, None)?;
+            refresh(&ctx, refresh_token.as_deref())
+        }
+        Command::Token => token(&Ctx::new(g, None)?),
+        Command::DeviceLogin {
+            product_id,
+            serial,
+            scope,
+        } => {
+            if scope != "alexa:all" {
+                return Err(Fail::Config(format!(
+                    "--scope {scope}: code-based linking for AVS takes alexa:all"
+                )));
+            }
+            device_login(&Ctx::new(g, None)?, product_id, serial)
+        }
+    }
+}
+
+/// What every network subcommand needs.
+struct Ctx {
+    client: Client,
+    store: FileStore,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    json: bool,
+    /// Narrate each step (the demo).
+    verbose: bool,
+}
+
+impl Ctx {
+    fn new(g: &Global, extra_ca_pem: Option<&str>) -> Result<Self, Fail> {
+        let endpoint = match &g.endpoint {
+            Some(origin) => Endpoint::parse_origin(origin)
+                .map_err(|e| Fail::Config(format!("--endpoint {origin}: {e}")))?,
+            None => Endpoint::region(match g.region {
+                RegionArg::Na => Region::Na,
+                RegionArg::Eu => Region::Eu,
+                RegionArg::Fe => Region::Fe,
+            }),
+        };
+        let mut builder = Client::builder(&endpoint)
+            .timeout(Duration::from_secs(g.timeout))
+            .user_agent(concat!("lwa/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &g.ca_file {
+            builder = builder.add_ca_file(path)?;
+        }
+        if let Some(pem) = extra_ca_pem {
+            builder = builder.add_ca_pem(pem.as_bytes())?;
+        }
+        let store = match &g.store {
+            Some(p) => p.clone(),
+            None => default_store()?,
+        };
+        Ok(Self {
+            client: builder.build()?,
+            store: FileStore::new(store),
+            client_id: g.client_id.clone().filter(|s| !s.is_empty()),
+            client_secret: g.client_secret.clone().filter(|s| !s.is_empty()),
+            json: g.json,
+            verbose: false,
+        })
+    }
+
+    /// The client ID: the flag or environment, else the store's.
+    fn client_id(&self, stored: Option<&StoredTokens>) -> Result<String, Fail> {
+        self.client_id
+            .clone()
+            .or_else(|| {
+                stored
+                    .map(|s| s.client_id.clone())
+                    .filter(|s| !s.is_empty())
+            })
+            .ok_or_else(|| {
+                Fail::Config("no client ID: pass --client-id or set LWA_CLIENT_ID".into())
+            })
+    }
+
+    fn say(&self, text: &str) {
+        if self.verbose {
+            println!("{text}");
+        }
+    }
+}
+
+fn default_store() -> Result<PathBuf, Fail> {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let base = if cfg!(target_os = "macos") {
+        env("HOME").map(|h| h.join("Library/Application Support"))
+    } else if cfg!(windows) {
+        env("APPDATA")
+    } else {
+        env("XDG_CONFIG_HOME").or_else(|| env("HOME").map(|h| h.join(".config")))
+    };
+    base.map(|b| b.join("lwa").join("tokens.json"))
+        .ok_or_else(|| {
+            Fail::Config("no store path: pass --store or set LWA_STORE (HOME is not set)".into())
+        })
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Tokens from one successful answer, ready to save and print.
+struct Fresh {
+    stored: StoredTokens,
+    expires_in: u64,
+}
+
+/// Runs one request and turns the answer into fresh tokens, or a failure.
+fn execute(
+    ctx: &Ctx,
+    request: &Request<'_>,
+    client_id: &str,
+    old_refresh: Option<&str>,
+) -> Result<Fresh, Fail> {
+    let sent = unix_now();
+    let mut buf = vec![0u8; BUFFER_LEN];
+    match ctx.client.execute(request, &mut buf)? {
+        Outcome::Token(t) => {
+            let refresh = t
+                .refresh_token
+                .map(|r| r.expose().to_owned())
+                .or_else(|| old_refresh.map(str::to_owned))
+                .ok_or_else(|| Fail::Network("the answer has no refresh token".into()))?;
+            let expires_in = u64::from(t.expires_in.unwrap_or(3600));
+            Ok(Fresh {
+                stored: StoredTokens {
+                    client_id: client_id.to_owned(),
+                    access_token: t.access_token.expose().to_owned(),
+                    refresh_token: refresh,
+                    token_type: t.token_type.to_owned(),
+                    expires_at: sent + expires_in,
+                },
+                expires_in,
+            })
+        }
+        Outcome::OAuthError { status, error, .. } => Err(Fail::OAuth(match error.description {
+            Some(d) if !d.is_empty() => format!("{}: {d} (HTTP {status})", error.code),
+            _ => format!("{} (HTTP {status})", error.code),
+        })),
+        Outcome::CodePair(_) => Err(Fail::Network("unexpected code-pair answer".into())),
+    }
+}
+
+fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) {
+    if ctx.json {
+        let json = serde_json::json!({
+            "access_token": fresh.stored.access_token,
+            "refresh_token": fresh.stored.refresh_token,
+            "token_type": fresh.stored.token_type,
+            "expires_in": fresh.expires_in,
+            "expires_at": fresh.stored.expires_at,
+        });
+        println!("{json}");
+    } else if !ctx.verbose {
+        println!(
+            "{what}: access token valid for {} s; tokens saved to {}",
+            fresh.expires_in,
+            ctx.store.path().display()
+        );
+    }
+}
+
+fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -> Result<(), Fail> {
+    let lock = ctx.store.lock()?;
+    let stored = lock.load()?;
+    let client_id = ctx.client_id(stored.as_ref())?;
+    let auth = match (verifier, &ctx.client_secret) {
+        (Some(v), _) => ClientAuth::Pkce {
+            code_verifier: Secret::new(v),
+        },
+        (None, Some(s)) => ClientAuth::Secret(Secret::new(s)),
+        (None, None) => {
+            return Err(Fail::Config(
+                "no client secret and no --code-verifier: pass one of them".into(),
+            ));
+        }
+    };
+    let request = Request::AuthorizationCode {
+        client_id: &client_id,
+        code: Secret::new(code),
+        redirect_uri,
+        auth,
+    };
+    let fresh = execute(ctx, &request, &client_id, None)?;
+    lock.save(&fresh.stored)?;
+    print_fresh(ctx, &fresh, "signed in");
+    Ok(())
+}
+
+fn refresh(ctx: &Ctx, refresh_token: Option<&str>) -> Result<(), Fail> {
+    let lock = ctx.store.lock()?;
+    let stored = lock.load()?;
+    let client_id = ctx.client_id(stored.as_ref())?;
+    let fresh = refresh_with(ctx, stored.as_ref(), refresh_token, &client_id)?;
+    lock.save(&fresh.stored)?;
+    print_fresh(ctx, &fresh, "refreshed");
+    Ok(())
+}
+
+fn refresh_with(
+    ctx: &Ctx,
+    stored: Option<&StoredTokens>,
+    refresh_token: Option<&str>,
+    client_id: &str,
+) -> Result<Fresh, Fail> {
+    let refresh = refresh_token
+        .or_else(|| stored.map(|s| s.refresh_token.as_str()))
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            Fail::Config(
+                "not signed in: no refresh token stored (run `lwa device-login` or `lwa exchange`)"
+                    .into(),
+            )
+        })?;
+    let request = Request::Refresh {
+        client_id,
+        refresh_token: Secret::new(refresh),
+        client_secret: ctx.client_secret.as_deref().map(Secret::new),
+    };
+    execute(ctx, &request, client_id, Some(refresh))
+}
+
+fn token(ctx: &Ctx) -> Result<(), Fail> {
+    let lock = ctx.store.lock()?;
+    let stored = lock.load()?.ok_or_else(|| {
+        Fail::Config(format!(
+            "not signed in: {} does not exist (run `lwa device-login` or `lwa exchange`)",
+            ctx.store.path().display()
+        ))
+    })?;
+    let good = !stored.access_token.is_empty()
+        && stored.expires_at > unix_now().saturating_add(MARGIN.as_secs());
+    if good {
+        ctx.say("  the stored access token is valid for more than 10 minutes: no request sent");
+        if !ctx.verbose {
+            println!("{}", stored.access_token);
+        }
+        return Ok(());
+    }
+    ctx.say("  the stored access token expires within 10 minutes: refreshing first");
+    let client_id = ctx.client_id(Some(&stored))?;
+    let fresh = refresh_with(ctx, Some(&stored), None, &client_id)?;
+    lock.save(&fresh.stored)?;
+    if !ctx.verbose {
+        println!("{}", fresh.stored.access_token);
+    }
+    Ok(())
+}
+
+fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
+    let client_id = match &ctx.client_id {
+        Some(id) => id.clone(),
+        None => ctx.client_id(ctx.store.load()?.as_ref())?,
+    };
+    let config = Config {
+        client_id: &client_id,
+        client_secret: ctx.client_secret.as_deref().map(Secret::new),
+        linking: Some(Linking {
+            product_id,
+            device_serial_number: serial,
+        }),
+        ..Config::new(&client_id)
+    };
+    let store = SessionStore {
+        store: ctx.store.clone(),
+        client_id: client_id.clone(),
+        unix_origin: unix_now(),
+    };
+    let mut driver = Driver::new(ctx.client.clone(), Session::new(config), store);
+    let interactive = std::io::stderr().is_terminal();
+    let mut code_deadline: Option<std::time::Instant> = None;
+    let mut last_failure: Option<String> = None;
+    let result = driver.token(&mut |event| match event {
+        Event::ShowCode {
+            user_code,
+            verification_uri,
+            expires_in,
+        } => {
+            code_deadline = Some(std::time::Instant::now() + expires_in);
+            eprintln!();
+            eprintln!("  To sign in, open {verification_uri}");
+            eprintln!("  and enter the code:  {user_code}");
+            if let Some(qr) = qr_code(verification_uri) {
+                eprintln!("{qr}");
+            }
+        }
+        Event::Waiting { .. } => {
+            if interactive && let Some(deadline) = code_deadline {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                eprint!(
+                    "\r  waiting for you to enter the code ({}:{:02} left)  ",
+                    left.as_secs() / 60,
+                    left.as_secs() % 60
+                );
+                let _ = std::io::stderr().flush();
+            }
+        }
+        Event::Failed(e) => {
+            let text = e.to_string();
+            if last_failure.as_deref() != Some(&text) {
+                eprintln!("\n  request failed, retrying: {text}");
+                last_failure = Some(text);
+            }
+        }
+        _ => {}
+    });
+    if interactive && code_deadline.is_some() {
+        eprintln!();
+    }
+    match result {
+        Ok(access) => {
+            let now = driver.now();
+            let session = driver.session_mut();
+            let expires_in = session
+                .access_expires_at()
+                .map_or(0, |at| at.since(now).as_secs());
+            let refresh = session
+                .refresh_token()
+                .map(|t| t.expose().to_owned())
+                .unwrap_or_default();
+            let fresh = Fresh {
+                stored: StoredTokens {
+                    client_id,
+                    access_token: access.to_string(),
+                    refresh_token: refresh,
+                    token_type: "bearer".into(),
+                    expires_at: unix_now() + expires_in,
+                },
+                expires_in,
+            };
+            print_fresh(ctx, &fresh, "signed in");
+            Ok(())
+        }
+        Err(DriverError::Stopped(reason)) => Err(Fail::OAuth(reason.to_string())),
+        Err(DriverError::Store(e)) => Err(Fail::from(e)),
+        Err(e) => Err(Fail::Config(e.to_string())),
+    }
+}
+
+fn qr_code(text: &str) -> Option<String> {
+    use qrcode::render::unicode;
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<unicode::Dense1x2>()
+            .dark_color(unicode::Dense1x2::Light)
+            .light_color(unicode::Dense1x2::Dark)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+fn pkce(g: &Global) -> Result<(), Fail> {
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random)
+        .map_err(|e| Fail::Config(format!("no OS random generator: {e}")))?;
+    let verifier = CodeVerifier::from_random(&random).map_err(|e| Fail::Config(e.to_string()))?;
+    let challenge = verifier.challenge();
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "code_verifier": verifier.as_secret().expose(),
+                "code_challenge": challenge.as_str(),
+                "code_challenge_method": CHALLENGE_METHOD,
+            })
+        );
+    } else {
+        println!("code_verifier: {}", verifier.as_secret().expose());
+        println!("code_challenge: {}", challenge.as_str());
+        println!("code_challenge_method: {CHALLENGE_METHOD}");
+    }
+    Ok(())
+}
+
+#[cfg(feature = "mock")]
+fn mock_server(port: u16, tls: bool) -> Result<(), Fail> {
+    use lwa_std::mock::{MockConfig, MockServer};
+    let config = MockConfig::default();
+    let server = MockServer::start(config.clone(), tls, port)
+        .map_err(|e| Fail::Config(format!("cannot start the look-alike on port {port}: {e}")))?;
+    println!("LWA look-alike at {}", server.origin());
+    println!("client ID: {}", config.client_id);
+    if let Some(pem) = server.ca_pem() {
+        let path = std::env::temp_dir().join(format!("lwa-mock-ca-{}.pem", server.port()));
+        std::fs::write(&path, pem)
+            .map_err(|e| Fail::Config(format!("cannot write {}: {e}", path.display())))?;
+        println!(
+            "CA certificate: {} (pass it with --ca-file)",
+            path.display()
+        );
+    }
+    println!(
+        "approve a device code: curl '{}/mock/approve?user_code=CODE'",
+        server.origin()
+    );
+    println!("stop with Ctrl-C");
+    let _ = std::io::stdout().flush();
+    loop {
+        std::thread::park();
+    }
+}
+
+#[cfg(not(feature = "mock"))]
+fn mock_server(_port: u16, _tls: bool) -> Result<(), Fail> {
+    Err(Fail::Config(
+        "this lwa was built without the `mock` feature".into(),
+    ))
+}
+
+#[cfg(feature = "mock")]
+fn demo(g: &Global) -> Result<(), Fail> {
+    use lwa_std::mock::{MockConfig, MockServer};
+
+    let config = MockConfig {
+        auto_approve: true,
+        poll_interval: 1,
+        ..MockConfig::default()
+    };
+    let server = MockServer::start(config.clone(), true, 0)
+        .map_err(|e| Fail::Config(format!("cannot start the look-alike: {e}")))?;
+    let dir = std::env::temp_dir().join(format!("lwa-demo-{}", std::process::id()));
+    let store_path = dir.join("tokens.json");
+    let demo_global = Global {
+        endpoint: Some(server.origin().to_owned()),
+        store: Some(store_path.clone()),
+        client_id: Some(config.client_id.clone()),
+        client_secret: None,
+        json: false,
+        ..g.clone()
+    };
+    let mut ctx = Ctx::new(&demo_global, server.ca_pem())?;
+    ctx.verbose = true;
+    println!(
+        "lwa demo: everything below talks to a local LWA look-alike; no Amazon account is used."
+    );
+    println!();
+    println!("1. Started the look-alike at {}", server.origin());
+    println!(
+        "   over HTTPS, with a certificate from a CA made for this run. The client trusts that CA"
+    );
+    println!("   in addition to the public roots; certificate and host-name checks stay on.");
+    println!("   Tokens go to {}", store_path.display());
+    println!();
+    println!("2. device-login: the device asks for a code pair, shows the code, and polls until");
+    println!("   the user has entered it (the look-alike approves at once).");
+    device_login(&ctx, "demo_device", "DEMO0001")?;
+    let stored = ctx
+        .store
+        .load()?
+        .ok_or_else(|| Fail::Config("the store is empty after sign-in".into()))?;
+    println!(
+        "   signed in: a {}-character access token valid until {} (Unix time) and a refresh token, saved (mode 0600).",
+        stored.access_token.len(),
+        stored.expires_at
+    );
+    println!();
+    println!("3. refresh: trade the stored refresh token for a new access token.");
+    let before = server.requests();
+    refresh(&ctx, None)?;
+    let after = ctx
+        .store
+        .load()?
+        .ok_or_else(|| Fail::Config("store vanished".into()))?;
+    println!(
+        "   one request ({} -> {}); new access token {}, saved.",
+        before,
+        server.requests(),
+        if after.access_token == stored.access_token {
+            "NOT changed"
+        } else {
+            "received"
+        }
+    );
+    println!();
+    println!("4. token: print a valid access token (the demo keeps it off the screen).");
+    let before = server.requests();
+    token(&ctx)?;
+    println!(
+        "   requests before and after: {before} and {}: the stored token was good.",
+        server.requests()
+    );
+    println!();
+    println!("5. The user removes the device: the look-alike revokes the refresh token.");
+    server.revoke_all();
+    let saved = std::fs::read(&store_path).unwrap_or_default();
+    match refresh(&ctx, None) {
+        Err(Fail::OAuth(message)) => println!("   refresh answered: {message}"),
+        other => println!("   unexpected: {other:?}"),
+    }
+    let unchanged = std::fs::read(&store_path).unwrap_or_default() == saved;
+    println!(
+        "   the store is {} (a device would now sign in again).",
+        if unchanged {
+            "unchanged, byte for byte"
+        } else {
+            "CHANGED"
+        }
+    );
+    println!();
+    let _ = std::fs::remove_dir_all(&dir);
+    server.shutdown();
+    println!("Done. Against Amazon, drop --endpoint and pass your own --client-id.");
+    Ok(())
+}
+
+#[cfg(not(feature = "mock"))]
+fn demo(_g: &Global) -> Result<(), Fail> {
+    Err(Fail::Config(
+        "this lwa was built without the `mock` feature".into(),
+    ))
+}

@@ -1,0 +1,514 @@
+//! A blocking client: one lwa-core exchange over one TCP connection, TLS by rustls.
+//!
+//! Certificate and host-name verification are always on. Trust anchors are Mozilla's
+//! (webpki-roots) plus any extra PEM CA certificates the caller adds; there is no way to turn
+//! verification off. Plain `http://` is possible only to loopback hosts (lwa-core's
+//! [`Endpoint`] refuses anything else). Connect, read and write each time out (default
+//! 10 s), and a whole exchange is bounded too (default 60 s, the reference SDK's request
+//! timeout), so a server that trickles bytes cannot hold a caller forever.
+//!
+//! The client holds no protocol logic: it writes what the exchange emits and hands it what
+//! the connection reads.
+//!
+//! ```no_run
+//! use lwa_std::client::Client;
+//! use lwa_std::core::endpoint::{Endpoint, Region};
+//! use lwa_std::core::exchange::Outcome;
+//! use lwa_std::core::request::Request;
+//! use lwa_std::core::secret::Secret;
+//!
+//! let client = Client::new(&Endpoint::region(Region::Na))?;
+//! let request = Request::Refresh {
+//!     client_id: "amzn1.application-oa2-client.abc",
+//!     refresh_token: Secret::new("Atzr|..."),
+//!     client_secret: None,
+//! };
+//! let mut buf = [0u8; 8192];
+//! match client.execute(&request, &mut buf)? {
+//!     Outcome::Token(t) => println!("expires in {:?} s", t.expires_in),
+//!     other => println!("{other:?}"),
+//! }
+//! # Ok::<(), lwa_std::client::Error>(())
+//! ```
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lwa_core::endpoint::Endpoint;
+use lwa_core::error::{EmitError, EndpointError, ExchangeError};
+use lwa_core::exchange::{Exchange, Options, Outcome, Step};
+use lwa_core::http::Limits;
+use lwa_core::request::{DEFAULT_USER_AGENT, Request};
+use lwa_core::session::Failure;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+
+/// Default connect, read and write timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default bound on a whole exchange (the reference device SDK's request timeout).
+pub const DEFAULT_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Buffer size that holds any LWA request and response (two 2048-byte tokens and their JSON).
+pub const BUFFER_LEN: usize = 8 * 1024;
+
+/// Why an exchange failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The endpoint was refused (plain `http://` to a non-loopback host, a bad host).
+    Endpoint(EndpointError),
+    /// A CA file could not be read or holds no certificate.
+    CaFile {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        error: io::Error,
+    },
+    /// The TLS configuration could not be built.
+    TlsConfig(rustls::Error),
+    /// The request could not be written (an empty client ID, say).
+    Request(EmitError),
+    /// The host name did not resolve.
+    Resolve(io::Error),
+    /// No connection could be made.
+    Connect(io::Error),
+    /// Connect, read or write took longer than the timeout, or the whole exchange did.
+    Timeout,
+    /// The TLS handshake or record layer failed: an untrusted certificate, a certificate
+    /// for another host name, a protocol error.
+    Tls(rustls::Error),
+    /// Reading or writing failed.
+    Io(io::Error),
+    /// The answer was broken, too large, a redirect, or an error page.
+    Exchange(ExchangeError),
+}
+
+impl Error {
+    /// The session's view of this failure: everything but a request that cannot be written
+    /// is worth retrying.
+    ///
+    /// ```
+    /// use lwa_std::client::Error;
+    /// use lwa_std::core::session::Failure;
+    /// assert_eq!(Error::Timeout.to_failure(), Failure::Transport);
+    /// ```
+    #[must_use]
+    pub fn to_failure(&self) -> Failure {
+        match self {
+            Self::Request(e) => Failure::Request(*e),
+            Self::Exchange(e) => Failure::Exchange(*e),
+            _ => Failure::Transport,
+        }
+    }
+
+    /// Whether this is a configuration problem (endpoint, CA file, request) rather than a
+    /// network or server one.
+    ///
+    /// ```
+    /// use lwa_std::client::Error;
+    /// assert!(!Error::Timeout.is_configuration());
+    /// ```
+    #[must_use]
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            Self::Endpoint(_) | Self::CaFile { .. } | Self::TlsConfig(_) | Self::Request(_)
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Endpoint(e) => write!(f, "endpoint: {e}"),
+            Self::CaFile { path, error } => write!(f, "CA file {path}: {error}"),
+            Self::TlsConfig(e) => write!(f, "TLS configuration: {e}"),
+            Self::Request(e) => write!(f, "request: {e}"),
+            Self::Resolve(e) => write!(f, "cannot resolve host: {e}"),
+            Self::Connect(e) => write!(f, "cannot connect: {e}"),
+            Self::Timeout => f.write_str("timed out"),
+            Self::Tls(e) => write!(f, "TLS: {e}"),
+            Self::Io(e) => write!(f, "connection: {e}"),
+            Self::Exchange(e) => write!(f, "response: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Endpoint(e) => Some(e),
+            Self::CaFile { error, .. } | Self::Resolve(error) | Self::Connect(error) => Some(error),
+            Self::Io(e) => Some(e),
+            Self::TlsConfig(e) | Self::Tls(e) => Some(e),
+            Self::Request(e) => Some(e),
+            Self::Exchange(e) => Some(e),
+            Self::Timeout => None,
+        }
+    }
+}
+
+/// Settings for a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    host: String,
+    port: u16,
+    tls: bool,
+    extra_roots: Vec<CertificateDer<'static>>,
+    timeout: Duration,
+    exchange_timeout: Duration,
+    user_agent: String,
+    limits: Limits,
+}
+
+impl ClientBuilder {
+    /// Connect, read and write timeout (default 10 s).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Bound on a whole exchange (default 60 s).
+    #[must_use]
+    pub fn exchange_timeout(mut self, timeout: Duration) -> Self {
+        self.exchange_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header.
+    #[must_use]
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Trusts the CA certificates in a PEM file, in addition to the built-in roots.
+    ///
+    /// # Errors
+    /// [`Error::CaFile`] if the file cannot be read or holds no certificate.
+    pub fn add_ca_file(mut self, path: &Path) -> Result<Self, Error> {
+        let fail = |error| Error::CaFile {
+            path: path.display().to_string(),
+            error,
+        };
+        let bytes = std::fs::read(path).map_err(fail)?;
+        let added = self.add_ca_pem_bytes(&bytes).map_err(fail)?;
+        if added == 0 {
+            return Err(fail(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no PEM certificate in the file",
+            )));
+        }
+        Ok(self)
+    }
+
+    /// Trusts the CA certificates in PEM text, in addition to the built-in roots.
+    ///
+    /// # Errors
+    /// [`Error::CaFile`] if the text holds no certificate or a malformed one.
+    pub fn add_ca_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+        let fail = |error| Error::CaFile {
+            path: "(PEM text)".into(),
+            error,
+        };
+        let added = self.add_ca_pem_bytes(pem).map_err(fail)?;
+        if added == 0 {
+            return Err(fail(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no PEM certificate",
+            )));
+        }
+        Ok(self)
+    }
+
+    fn add_ca_pem_bytes(&mut self, pem: &[u8]) -> io::Result<usize> {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert =
+                cert.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            self.extra_roots.push(cert);
+            added += 1;
+        }
+        Ok(added)
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Endpoint`] for a refused endpoint, [`Error::TlsConfig`] if a CA certificate is
+    /// unusable.
+    pub fn build(self) -> Result<Client, Error> {
+        // Re-check through lwa-core: plain HTTP only to loopback.
+        Endpoint::new(&self.host, self.port, self.tls).map_err(Error::Endpoint)?;
+        let tls_config = if self.tls {
+            let mut roots = RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            for cert in &self.extra_roots {
+                roots.add(cert.clone()).map_err(Error::TlsConfig)?;
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(Error::TlsConfig)?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Some(Arc::new(config))
+        } else {
+            None
+        };
+        Ok(Client {
+            host: self.host,
+            port: self.port,
+            tls: tls_config,
+            timeout: self.timeout,
+            exchange_timeout: self.exchange_timeout,
+            user_agent: self.user_agent,
+            limits: self.limits,
+        })
+    }
+}
+
+/// A blocking LWA client for one endpoint. Cheap to clone; holds no connection between
+/// exchanges (each request is `Connection: close`).
+#[derive(Clone)]
+pub struct Client {
+    host: String,
+    port: u16,
+    tls: Option<Arc<ClientConfig>>,
+    timeout: Duration,
+    exchange_timeout: Duration,
+    user_agent: String,
+    limits: Limits,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls.is_some())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Connection {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Connection {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Self::Plain(s) => s,
+            Self::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Connection {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.read(buf),
+            Self::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Connection {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.write(buf),
+            Self::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(s) => s.flush(),
+            Self::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl Client {
+    /// A client for `endpoint` with the built-in trust anchors and default timeouts.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::build`].
+    ///
+    /// ```
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::{Endpoint, Region};
+    /// let client = Client::new(&Endpoint::region(Region::Eu)).unwrap();
+    /// assert_eq!(client.endpoint().host(), "api.amazon.co.uk");
+    /// ```
+    pub fn new(endpoint: &Endpoint<'_>) -> Result<Self, Error> {
+        Self::builder(endpoint).build()
+    }
+
+    /// Settings for a client of `endpoint`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::Endpoint;
+    /// let e = Endpoint::parse_origin("http://127.0.0.1:8080").unwrap();
+    /// let client = Client::builder(&e).timeout(Duration::from_secs(2)).build().unwrap();
+    /// assert!(!client.endpoint().is_tls());
+    /// ```
+    #[must_use]
+    pub fn builder(endpoint: &Endpoint<'_>) -> ClientBuilder {
+        ClientBuilder {
+            host: endpoint.host().to_owned(),
+            port: endpoint.port(),
+            tls: endpoint.is_tls(),
+            extra_roots: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+            exchange_timeout: DEFAULT_EXCHANGE_TIMEOUT,
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// The endpoint requests go to.
+    ///
+    /// ```
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::{Endpoint, Region};
+    /// let client = Client::new(&Endpoint::region(Region::Na)).unwrap();
+    /// assert_eq!(client.endpoint().port(), 443);
+    /// ```
+    #[must_use]
+    pub fn endpoint(&self) -> Endpoint<'_> {
+        // The host was checked when the client was built.
+        Endpoint::new(&self.host, self.port, self.tls.is_some())
+            .unwrap_or(Endpoint::region(lwa_core::endpoint::Region::Na))
+    }
+
+    /// Runs one exchange: connects, writes the request, reads the answer into `buf`.
+    ///
+    /// `buf` carries the request out and the response in; [`BUFFER_LEN`] bytes are enough
+    /// for any LWA exchange.
+    ///
+    /// # Errors
+    /// [`Error`] for anything but an answer: OAuth errors are an [`Outcome`].
+    pub fn execute<'b>(
+        &self,
+        request: &Request<'_>,
+        buf: &'b mut [u8],
+    ) -> Result<Outcome<'b>, Error> {
+        let deadline = Instant::now() + self.exchange_timeout;
+        let endpoint = self.endpoint();
+        let options = Options {
+            user_agent: &self.user_agent,
+            limits: self.limits,
+        };
+        let exchange =
+            Exchange::with_options(&endpoint, request, &options, buf).map_err(Error::Request)?;
+        let mut conn = self.connect(deadline)?;
+        conn.write_all(exchange.poll_transmit())
+            .and_then(|()| conn.flush())
+            .map_err(|e| io_error(e, deadline))?;
+        let mut rx = exchange.handle_sent();
+        loop {
+            let remaining = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or(Error::Timeout)?;
+            conn.tcp()
+                .set_read_timeout(Some(self.timeout.min(remaining)))
+                .map_err(Error::Io)?;
+            let space = rx.read_buf().map_err(Error::Exchange)?;
+            let n = match conn.read(space) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // A TLS peer that closes without close_notify: the framing (and, for a body
+                // delimited by the close, the JSON) still tells whether the answer is whole.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
+                Err(e) => return Err(io_error(e, deadline)),
+            };
+            if n == 0 {
+                return rx.handle_eof().map_err(Error::Exchange);
+            }
+            match rx.handle_read(n).map_err(Error::Exchange)? {
+                Step::NeedMore(next) => rx = next,
+                Step::Done(outcome) => return Ok(outcome),
+            }
+        }
+    }
+
+    fn connect(&self, deadline: Instant) -> Result<Connection, Error> {
+        let addrs: Vec<_> = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(Error::Resolve)?
+            .collect();
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
+        let mut tcp = None;
+        for addr in addrs {
+            let remaining = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or(Error::Timeout)?;
+            match TcpStream::connect_timeout(&addr, self.timeout.min(remaining)) {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => last = e,
+                Err(e) => last = e,
+            }
+        }
+        let tcp = match tcp {
+            Some(t) => t,
+            None if last.kind() == io::ErrorKind::TimedOut => return Err(Error::Timeout),
+            None => return Err(Error::Connect(last)),
+        };
+        tcp.set_nodelay(true).map_err(Error::Io)?;
+        tcp.set_write_timeout(Some(self.timeout))
+            .map_err(Error::Io)?;
+        tcp.set_read_timeout(Some(self.timeout))
+            .map_err(Error::Io)?;
+        let Some(config) = &self.tls else {
+            return Ok(Connection::Plain(tcp));
+        };
+        let name = ServerName::try_from(self.host.clone())
+            .map_err(|_| Error::Endpoint(EndpointError::InvalidHost))?;
+        let conn = ClientConnection::new(Arc::clone(config), name).map_err(Error::Tls)?;
+        let mut stream = StreamOwned::new(conn, tcp);
+        // Handshake now, so certificate problems surface as TLS errors before any secret
+        // is written.
+        while stream.conn.is_handshaking() {
+            stream
+                .conn
+                .complete_io(&mut stream.sock)
+                .map_err(|e| io_error(e, deadline))?;
+        }
+        Ok(Connection::Tls(Box::new(stream)))
+    }
+}
+
+/// Sorts an I/O error: timeouts, TLS errors carried inside I/O errors, the rest.
+fn io_error(e: io::Error, deadline: Instant) -> Error {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    ) || Instant::now() >= deadline
+    {
+        return Error::Timeout;
+    }
+    let tls = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .cloned();
+    match tls {
+        Some(t) => Error::Tls(t),
+        None => Error::Io(e),
+    }
+}

@@ -1,0 +1,461 @@
+//! A crash-safe token store: one JSON file, written atomically, guarded by a lock.
+//!
+//! The file holds one object:
+//!
+//! ```json
+//! {"client_id":"amzn1...","access_token":"Atza|...","refresh_token":"Atzr|...","token_type":"bearer","expires_at":1764003600}
+//! ```
+//!
+//! `expires_at` is in Unix seconds. Writes go to a temporary file in the same directory
+//! (mode 0600), which is synced, renamed over the store and followed by a sync of the
+//! directory: after a crash at any point the store holds either the old tokens or the new
+//! ones, byte for byte, never a mix. Every write and every read-modify-write holds an
+//! exclusive lock on a sibling `<name>.lock` file, so concurrent processes take turns.
+//!
+//! ```
+//! use lwa_std::store::{FileStore, StoredTokens};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = FileStore::new(dir.path().join("tokens.json"));
+//! assert!(store.load().unwrap().is_none());
+//! let tokens = StoredTokens {
+//!     client_id: "amzn1.application-oa2-client.abc".into(),
+//!     access_token: "Atza|a".into(),
+//!     refresh_token: "Atzr|r".into(),
+//!     token_type: "bearer".into(),
+//!     expires_at: 1_764_003_600,
+//! };
+//! store.save(&tokens).unwrap();
+//! assert_eq!(store.load().unwrap(), Some(tokens));
+//! ```
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use lwa_core::session::{TokenStore, Tokens};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
+
+/// What the store holds.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTokens {
+    /// The client ID the tokens belong to.
+    pub client_id: String,
+    /// The access token (may be empty when only a refresh token is known).
+    pub access_token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// The token type, `bearer`.
+    pub token_type: String,
+    /// When the access token expires, in Unix seconds.
+    pub expires_at: u64,
+}
+
+impl fmt::Debug for StoredTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredTokens")
+            .field("client_id", &self.client_id)
+            .field("access_token", &"***")
+            .field("refresh_token", &"***")
+            .field("token_type", &self.token_type)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl Drop for StoredTokens {
+    fn drop(&mut self) {
+        self.access_token.zeroize();
+        self.refresh_token.zeroize();
+    }
+}
+
+/// Why the store could not be read or written.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Reading, writing, syncing, renaming or locking failed.
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The error.
+        error: io::Error,
+    },
+    /// The file is not a token store.
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What the JSON parser said (no token text is included).
+        error: String,
+    },
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io {
+                action,
+                path,
+                error,
+            } => write!(f, "cannot {action} {}: {error}", path.display()),
+            Self::Corrupt { path, error } => {
+                write!(f, "{} is not a token store: {error}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { error, .. } => Some(error),
+            Self::Corrupt { .. } => None,
+        }
+    }
+}
+
+/// A token store in a JSON file. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+}
+
+/// Exclusive access to a [`FileStore`] until dropped.
+#[derive(Debug)]
+pub struct Locked<'s> {
+    store: &'s FileStore,
+    _lock: File,
+}
+
+impl FileStore {
+    /// A store at `path` (nothing is touched until the first read or write).
+    ///
+    /// ```
+    /// let store = lwa_std::store::FileStore::new("/tmp/lwa-doc/tokens.json");
+    /// assert!(store.path().ends_with("tokens.json"));
+    /// ```
+    #[must_use]
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// Where the store lives.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        let mut name = self
+            .path
+            .file_name()
+            .map(std::ffi::OsStr::to_os_string)
+            .unwrap_or_default();
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
+    fn io(&self, action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+        let path = path.to_path_buf();
+        move |error| StoreError::Io {
+            action,
+            path,
+            error,
+        }
+    }
+
+    /// Takes the store's exclusive lock (waiting for other processes), creating the
+    /// directory if needed.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] if the directory or lock file cannot be created or locked.
+    pub fn lock(&self) -> Result<Locked<'_>, StoreError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(self.io("create the directory", dir))?;
+        }
+        let lock_path = self.lock_path();
+        let file = open_private(&lock_path, false).map_err(self.io("open", &lock_path))?;
+        file.lock().map_err(self.io("lock", &lock_path))?;
+        Ok(Locked {
+            store: self,
+            _lock: file,
+        })
+    }
+
+    /// Reads the store: `None` if there is no file yet.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] if it cannot be read, [`StoreError::Corrupt`] if it is not a store.
+    pub fn load(&self) -> Result<Option<StoredTokens>, StoreError> {
+        self.lock()?.load()
+    }
+
+    /// Replaces the store's content atomically.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`]; the old file is then unchanged.
+    pub fn save(&self, tokens: &StoredTokens) -> Result<(), StoreError> {
+        self.lock()?.save(tokens)
+    }
+
+    /// Deletes the store (the lock file stays).
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] if it exists and cannot be deleted.
+    pub fn remove(&self) -> Result<(), StoreError> {
+        self.lock()?.remove()
+    }
+}
+
+impl Locked<'_> {
+    /// Reads the store under the lock.
+    ///
+    /// # Errors
+    /// As [`FileStore::load`].
+    pub fn load(&self) -> Result<Option<StoredTokens>, StoreError> {
+        let path = &self.store.path;
+        let mut text = match fs::read(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.store.io("read", path)(e)),
+        };
+        let parsed = serde_json::from_slice::<StoredTokens>(&text);
+        text.zeroize();
+        parsed.map(Some).map_err(|e| StoreError::Corrupt {
+            path: path.clone(),
+            // serde_json's message names the position and the problem, never the content.
+            error: e.to_string(),
+        })
+    }
+
+    /// Replaces the store atomically under the lock.
+    ///
+    /// # Errors
+    /// As [`FileStore::save`].
+    pub fn save(&self, tokens: &StoredTokens) -> Result<(), StoreError> {
+        let path = &self.store.path;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut text = serde_json::to_vec(tokens).map_err(|e| StoreError::Corrupt {
+            path: path.clone(),
+            error: e.to_string(),
+        })?;
+        text.push(b'\n');
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).map_err(|e| StoreError::Io {
+            action: "draw a temporary name for",
+            path: path.clone(),
+            error: io::Error::other(e.to_string()),
+        })?;
+        let tmp = dir.join(format!(
+            ".{file_name}.{}.{:016x}.tmp",
+            std::process::id(),
+            u64::from_le_bytes(random)
+        ));
+        let result = write_synced(&tmp, &text)
+            .map_err(self.store.io("write", &tmp))
+            .and_then(|()| fs::rename(&tmp, path).map_err(self.store.io("rename onto", path)))
+            .and_then(|()| sync_dir(dir).map_err(self.store.io("sync", dir)));
+        text.zeroize();
+        if result.is_err() {
+            // The old store is untouched; do not leave the temporary file behind.
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Deletes the store under the lock.
+    ///
+    /// # Errors
+    /// As [`FileStore::remove`].
+    pub fn remove(&self) -> Result<(), StoreError> {
+        let path = &self.store.path;
+        match fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(self.store.io("delete", path)(e)),
+        }
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        sync_dir(dir).map_err(self.store.io("sync", dir))
+    }
+}
+
+fn open_private(path: &Path, truncate: bool) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(truncate);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = open_private(path, true)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// A [`TokenStore`] for a session: the file store, the client ID the tokens belong to, and
+/// the wall clock to turn the session's monotonic expiry into Unix seconds.
+#[derive(Debug)]
+pub struct SessionStore {
+    /// The file.
+    pub store: FileStore,
+    /// The client ID written with the tokens.
+    pub client_id: String,
+    /// Unix seconds at the session's monotonic origin.
+    pub unix_origin: u64,
+}
+
+impl TokenStore for SessionStore {
+    type Error = StoreError;
+
+    fn store(&mut self, tokens: &Tokens<'_>) -> Result<(), StoreError> {
+        let (access, expires_at) = tokens.access_token.map_or((String::new(), 0), |(t, at)| {
+            (
+                t.expose().to_owned(),
+                self.unix_origin + at.as_millis() / 1000,
+            )
+        });
+        self.store.save(&StoredTokens {
+            client_id: self.client_id.clone(),
+            access_token: access,
+            refresh_token: tokens.refresh_token.expose().to_owned(),
+            token_type: "bearer".into(),
+            expires_at,
+        })
+    }
+
+    fn forget(&mut self) -> Result<(), StoreError> {
+        self.store.remove()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(n: u32) -> StoredTokens {
+        StoredTokens {
+            client_id: "c".into(),
+            access_token: format!("Atza|{n}"),
+            refresh_token: format!("Atzr|{n}"),
+            token_type: "bearer".into(),
+            expires_at: 1_764_000_000 + u64::from(n),
+        }
+    }
+
+    #[test]
+    fn exact_file_content_and_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("sub/tokens.json"));
+        store.save(&tokens(1)).unwrap();
+        assert_eq!(
+            fs::read_to_string(store.path()).unwrap(),
+            "{\"client_id\":\"c\",\"access_token\":\"Atza|1\",\"refresh_token\":\"Atzr|1\",\"token_type\":\"bearer\",\"expires_at\":1764000001}\n"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(store.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // No temporary files left behind.
+        let names: Vec<_> = fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        let mut names = names;
+        names.sort();
+        assert_eq!(names, ["tokens.json", "tokens.json.lock"]);
+    }
+
+    #[test]
+    fn failed_write_leaves_the_old_file_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("tokens.json"));
+        store.save(&tokens(1)).unwrap();
+        let before = fs::read(store.path()).unwrap();
+        // A directory where the temporary file's rename target is makes rename fail.
+        let blocked = FileStore::new(dir.path().join("blocked"));
+        fs::create_dir(dir.path().join("blocked")).unwrap();
+        fs::write(dir.path().join("blocked/x"), b"x").unwrap();
+        assert!(matches!(
+            blocked.save(&tokens(2)),
+            Err(StoreError::Io {
+                action: "rename onto",
+                ..
+            })
+        ));
+        assert_eq!(fs::read(store.path()).unwrap(), before);
+        let leftovers = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        assert_eq!(leftovers, 0);
+    }
+
+    #[test]
+    fn corrupt_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("tokens.json"));
+        assert_eq!(store.load().unwrap(), None);
+        fs::write(
+            store.path(),
+            b"{\"client_id\": 5, \"refresh_token\":\"Atzr|secret\"}",
+        )
+        .unwrap();
+        let err = store.load().unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }));
+        assert!(!err.to_string().contains("Atzr|secret"), "{err}");
+        store.remove().unwrap();
+        store.remove().unwrap();
+        assert_eq!(store.load().unwrap(), None);
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let text = format!("{:?}", tokens(7));
+        assert!(
+            !text.contains("Atza|7") && !text.contains("Atzr|7"),
+            "{text}"
+        );
+    }
+}
