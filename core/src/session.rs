@@ -619,6 +619,25 @@ impl<'c> Session<'c> {
         self.storage != Storage::Clean
     }
 
+    /// The code pair being shown, while code-based linking waits for the user: the user
+    /// code, where to enter it, and when it expires.
+    ///
+    /// ```
+    /// use lwa_core::session::{Config, Session};
+    /// assert!(Session::new(Config::new("client")).linking_code().is_none());
+    /// ```
+    #[must_use]
+    pub fn linking_code(&self) -> Option<(&str, &str, Instant)> {
+        match &self.phase {
+            Phase::Linking(Some(p)) => Some((
+                p.user_code.as_str(),
+                p.verification_uri.as_str(),
+                p.expires_at,
+            )),
+            _ => None,
+        }
+    }
+
     /// The reason the session stopped, if it did.
     ///
     /// ```
@@ -1416,6 +1435,10 @@ mod tests {
             }
         );
         // Shown once; then polls at the server's interval.
+        assert_eq!(
+            s.linking_code(),
+            Some(("BEYHYS", "https://amazon.com/us/code", at(600 * SEC)))
+        );
         assert_eq!(s.poll(at(SEC)), Action::Wait(at(31 * SEC)));
         assert!(matches!(
             s.poll(at(31 * SEC)),
