@@ -29,7 +29,7 @@
 //!     fn flush(&mut self) -> Result<(), Self::Error> { Ok(()) }
 //! }
 //!
-//! let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 81\r\n\r\n{\"access_token\":\"Atza|a\",\"refresh_token\":\"Atzr|b\",\"token_type\":\"bearer\",\"expires_in\":3600}";
+//! let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 90\r\n\r\n{\"access_token\":\"Atza|a\",\"refresh_token\":\"Atzr|b\",\"token_type\":\"bearer\",\"expires_in\":3600}";
 //! let mut io = Recorded { answer, sent: 0 };
 //! let request = Request::Refresh { client_id: "c", refresh_token: Secret::new("Atzr|b"), client_secret: None };
 //! let mut buf = [0u8; lwa_embedded::EXCHANGE_BUFFER_LEN];
