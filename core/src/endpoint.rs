@@ -260,7 +260,7 @@ impl<'a> Endpoint<'a> {
         }
         if !self.authority_is_default_port() {
             out.put(b":");
-            out.put_decimal(u64::from(self.port));
+            out.put_decimal(usize::from(self.port));
         }
     }
 }

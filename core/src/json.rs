@@ -263,7 +263,9 @@ pub fn parse_token(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
         Member::string("token_type", None),
         Member::optional_number("expires_in"),
     ];
-    let [access, refresh, token_type, expires_in] = parse_members(body, BodyKind::Token, &MEMBERS)?;
+    let mut v = [Value::Absent; 4];
+    parse_members(body, BodyKind::Token, &MEMBERS, &mut v)?;
+    let [access, refresh, token_type, expires_in] = v;
     Ok(TokenResponse {
         access_token: Secret::new(access.text()),
         refresh_token: refresh.opt_text().map(Secret::new),
@@ -290,8 +292,9 @@ pub fn parse_code_pair(body: &mut [u8]) -> Result<CodePairResponse<'_>, JsonErro
         Member::number("expires_in"),
         Member::optional_number("interval"),
     ];
-    let [device_code, user_code, uri, expires_in, interval] =
-        parse_members(body, BodyKind::CodePair, &MEMBERS)?;
+    let mut v = [Value::Absent; 5];
+    parse_members(body, BodyKind::CodePair, &MEMBERS, &mut v)?;
+    let [device_code, user_code, uri, expires_in, interval] = v;
     Ok(CodePairResponse {
         device_code: Secret::new(device_code.text()),
         user_code: user_code.text(),
@@ -316,7 +319,9 @@ pub fn parse_oauth_error(body: &mut [u8]) -> Result<OAuthError<'_>, JsonError> {
         Member::string("error", None),
         Member::optional_string("error_description", None),
     ];
-    let [code, description] = parse_members(body, BodyKind::OAuthError, &MEMBERS)?;
+    let mut v = [Value::Absent; 2];
+    parse_members(body, BodyKind::OAuthError, &MEMBERS, &mut v)?;
+    let [code, description] = v;
     Ok(OAuthError {
         code: ErrorCode::parse(code.text()),
         description: description.opt_text(),
@@ -405,12 +410,14 @@ impl<'a> Value<'a> {
 }
 
 /// Parses `body` as a JSON object holding `members`, decodes escaped strings in place, and
-/// returns the values in the order of `members`.
-fn parse_members<'a, const N: usize>(
+/// fills `values` in the order of `members`. One non-generic function for the three
+/// documents keeps the code small on devices.
+fn parse_members<'a>(
     body: &'a mut [u8],
     kind: BodyKind,
-    members: &[Member; N],
-) -> Result<[Value<'a>; N], JsonError> {
+    members: &[Member],
+    values: &mut [Value<'a>],
+) -> Result<(), JsonError> {
     let fail = |member: Option<&'static str>, kind_: JsonErrorKind| JsonError {
         body: kind,
         member,
@@ -418,13 +425,16 @@ fn parse_members<'a, const N: usize>(
     };
     check_depth(body).map_err(|k| fail(None, k))?;
 
-    let mut slots = [Slot::Absent; N];
+    let mut slots = [Slot::Absent; MAX_MEMBERS];
+    let slots = slots
+        .get_mut(..members.len())
+        .ok_or(fail(None, JsonErrorKind::Syntax))?;
     {
         let current = Cell::new(None);
         let found = Cell::new(None);
         let seed = Document {
             members,
-            slots: &mut slots,
+            slots: &mut *slots,
             base: body.as_ptr() as usize,
             current: &current,
             found: &found,
@@ -465,9 +475,8 @@ fn parse_members<'a, const N: usize>(
     }
 
     let body: &'a [u8] = body;
-    let mut values = [Value::Absent; N];
-    for ((member, slot), value) in members.iter().zip(slots).zip(values.iter_mut()) {
-        *value = match slot {
+    for ((member, slot), value) in members.iter().zip(slots.iter()).zip(values.iter_mut()) {
+        *value = match *slot {
             Slot::Absent | Slot::Null => Value::Absent,
             Slot::U32(n) => Value::U32(n),
             Slot::Str { start, len } => Value::Str(
@@ -477,8 +486,11 @@ fn parse_members<'a, const N: usize>(
             ),
         };
     }
-    Ok(values)
+    Ok(())
 }
+
+/// Most members any document reads.
+const MAX_MEMBERS: usize = 5;
 
 fn map_error(e: serde_json_core::de::Error) -> JsonErrorKind {
     use serde_json_core::de::Error as E;
@@ -597,9 +609,9 @@ fn hex4(s: &str) -> Option<u32> {
 }
 
 /// The seed that reads one JSON object into `slots`.
-struct Document<'s, const N: usize> {
-    members: &'s [Member; N],
-    slots: &'s mut [Slot; N],
+struct Document<'s> {
+    members: &'s [Member],
+    slots: &'s mut [Slot],
     /// Address of the body, to turn borrowed strings into byte ranges.
     base: usize,
     /// The member being read, for error messages.
@@ -608,7 +620,7 @@ struct Document<'s, const N: usize> {
     found: &'s Cell<Option<JsonErrorKind>>,
 }
 
-impl<'de, const N: usize> DeserializeSeed<'de> for Document<'_, N> {
+impl<'de> DeserializeSeed<'de> for Document<'_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -616,7 +628,7 @@ impl<'de, const N: usize> DeserializeSeed<'de> for Document<'_, N> {
     }
 }
 
-impl<'de, const N: usize> Visitor<'de> for Document<'_, N> {
+impl<'de> Visitor<'de> for Document<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

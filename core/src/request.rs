@@ -328,7 +328,7 @@ impl Request<'_> {
         c.put(b" HTTP/1.1\r\nHost: ");
         endpoint.write_authority(c);
         c.put(b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ");
-        c.put_decimal(body_len as u64);
+        c.put_decimal(body_len);
         c.put(b"\r\nAccept: application/json\r\nUser-Agent: ");
         c.put(user_agent.as_bytes());
         c.put(b"\r\nConnection: close\r\n\r\n");
