@@ -179,8 +179,20 @@ impl Request<'_> {
     /// ```
     #[must_use]
     pub fn buffer_len_with_user_agent(&self, endpoint: &Endpoint<'_>, user_agent: &str) -> usize {
+        let body_len = self.body_len();
+        self.head_len(endpoint, user_agent, body_len) + body_len
+    }
+
+    /// Length of the form body (one counting pass, no encoding).
+    fn body_len(&self) -> usize {
         let mut counter = Cursor::new(&mut []);
-        self.write(&mut counter, endpoint, user_agent);
+        self.write_body(&mut counter);
+        counter.pos()
+    }
+
+    fn head_len(&self, endpoint: &Endpoint<'_>, user_agent: &str, body_len: usize) -> usize {
+        let mut counter = Cursor::new(&mut []);
+        self.write_head(&mut counter, endpoint, user_agent, body_len);
         counter.pos()
     }
 
@@ -230,12 +242,14 @@ impl Request<'_> {
         if user_agent.is_empty() || !user_agent.bytes().all(|b| matches!(b, b' '..=b'~')) {
             return Err(EmitError::InvalidParameter { name: "User-Agent" });
         }
-        let required = self.buffer_len_with_user_agent(endpoint, user_agent);
+        let body_len = self.body_len();
+        let required = self.head_len(endpoint, user_agent, body_len) + body_len;
         if required > buf.len() {
             return Err(EmitError::BufferTooSmall { required });
         }
         let mut cursor = Cursor::new(buf);
-        if !self.write(&mut cursor, endpoint, user_agent) {
+        self.write_head(&mut cursor, endpoint, user_agent, body_len);
+        if !self.write_body(&mut cursor) {
             return Err(EmitError::InvalidParameter { name: "scope_data" });
         }
         cursor
@@ -315,14 +329,14 @@ impl Request<'_> {
         }
     }
 
-    /// Writes (or, with an empty cursor, measures) the whole request. Returns `false` only if
-    /// the scope data could not be laid out, which the length calculation rules out.
-    fn write(&self, c: &mut Cursor<'_>, endpoint: &Endpoint<'_>, user_agent: &str) -> bool {
-        let body_len = {
-            let mut counter = Cursor::new(&mut []);
-            self.write_body(&mut counter);
-            counter.pos()
-        };
+    /// Writes (or, with an empty cursor, measures) the request line and headers.
+    fn write_head(
+        &self,
+        c: &mut Cursor<'_>,
+        endpoint: &Endpoint<'_>,
+        user_agent: &str,
+        body_len: usize,
+    ) {
         c.put(b"POST ");
         c.put(self.path().as_bytes());
         c.put(b" HTTP/1.1\r\nHost: ");
@@ -332,9 +346,10 @@ impl Request<'_> {
         c.put(b"\r\nAccept: application/json\r\nUser-Agent: ");
         c.put(user_agent.as_bytes());
         c.put(b"\r\nConnection: close\r\n\r\n");
-        self.write_body(c)
     }
 
+    /// Writes (or, with an empty cursor, measures) the form body. Returns `false` only if
+    /// the scope data could not be laid out, which the length calculation rules out.
     fn write_body(&self, c: &mut Cursor<'_>) -> bool {
         match *self {
             Self::AuthorizationCode {
