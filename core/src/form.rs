@@ -40,27 +40,27 @@ pub const fn is_unreserved(b: u8) -> bool {
     letter | digit | (b == b'-') | (b == b'.') | (b == b'_') | (b == b'~')
 }
 
-/// `EXTRA[b]` is 2 for a byte that becomes `%XX` (two bytes more than itself), 0 for an
-/// unreserved one: one table load per byte in the hot loops below.
+/// Bit `b` is set for a byte that becomes `%XX`: one load and a shift per byte in the hot
+/// loops below, in 32 bytes of flash.
 // Evaluated at compile time; `b < 256` bounds the index.
 #[allow(clippy::indexing_slicing)]
-static EXTRA: [u8; 256] = {
-    let mut t = [2u8; 256];
+static RESERVED: [u8; 32] = {
+    let mut t = [0u8; 32];
     let mut b = 0;
     while b < 256 {
-        if is_unreserved(b as u8) {
-            t[b] = 0;
+        if !is_unreserved(b as u8) {
+            t[b >> 3] |= 1 << (b & 7);
         }
         b += 1;
     }
     t
 };
 
-/// Extra bytes `b` takes once encoded (0 or 2).
+/// 1 if `b` becomes `%XX`, else 0.
 #[inline(always)]
-#[allow(clippy::indexing_slicing)] // infallible: a u8 indexes a 256-entry table
-fn extra(b: u8) -> u8 {
-    EXTRA[usize::from(b)]
+#[allow(clippy::indexing_slicing)] // infallible: `b >> 3` is below 32
+fn reserved(b: u8) -> u8 {
+    (RESERVED[usize::from(b >> 3)] >> (b & 7)) & 1
 }
 
 /// Length of `value` once form-encoded: 1 byte per unreserved byte, 3 per other byte.
@@ -76,12 +76,7 @@ pub fn encoded_len(value: &[u8]) -> usize {
         + value
             .chunks(16_384)
             .map(|chunk| {
-                usize::from(
-                    chunk
-                        .iter()
-                        .map(|&b| u16::from(extra(b) >> 1))
-                        .sum::<u16>(),
-                ) * 2
+                usize::from(chunk.iter().map(|&b| u16::from(reserved(b))).sum::<u16>()) * 2
             })
             .sum::<usize>()
 }
@@ -170,7 +165,7 @@ impl<'b> Cursor<'b> {
         while !rest.is_empty() {
             let run = rest
                 .iter()
-                .position(|&b| extra(b) != 0)
+                .position(|&b| reserved(b) != 0)
                 .unwrap_or(rest.len());
             let (plain, tail) = rest.split_at(run);
             self.put(plain);
@@ -200,6 +195,24 @@ impl<'b> Cursor<'b> {
         let end = self.pos.saturating_add(len);
         fill(self.buf.get_mut(self.pos..end));
         self.pos = end;
+    }
+}
+
+/// Moves `len` bytes from `from` down to `to` (`to <= from`) within `buf`, front to back.
+///
+/// A plain loop instead of `copy_within`: on a Cortex-M, `copy_within` links
+/// compiler-builtins' `memmove` (about 1.5 KiB of flash), and these moves (chunk data, string
+/// escapes) are a few KiB at most. Out-of-range arguments move nothing.
+pub(crate) fn move_down(buf: &mut [u8], from: usize, to: usize, len: usize) {
+    if to > from || from.saturating_add(len) > buf.len() {
+        return;
+    }
+    for i in 0..len {
+        if let Some(&b) = buf.get(from + i)
+            && let Some(slot) = buf.get_mut(to + i)
+        {
+            *slot = b;
+        }
     }
 }
 

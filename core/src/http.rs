@@ -87,8 +87,6 @@ pub struct Response<'buf> {
     /// `Retry-After` in seconds, when sent in the delta-seconds form (the HTTP-date form is
     /// ignored: there is no clock here to compare it with).
     pub retry_after: Option<u32>,
-    /// Whether `Content-Type` is `application/json` or `*/*+json`.
-    pub json: bool,
     /// The decoded body (chunked framing removed). Mutable so that JSON strings can be
     /// unescaped in place.
     pub body: &'buf mut [u8],
@@ -99,7 +97,6 @@ pub struct Response<'buf> {
 struct Head {
     status: u16,
     retry_after: Option<u32>,
-    json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,14 +224,12 @@ impl<'buf> ResponseReader<'buf> {
     /// assert_eq!(reader.handle_read(wire.len()).unwrap(), Status::Complete);
     /// ```
     pub fn handle_read(&mut self, n: usize) -> Result<Status, HttpError> {
-        let before = self.filled;
         self.filled = self.filled.saturating_add(n).min(self.buf.len());
         if let State::Head { start } = self.state {
-            // A head can only have ended if a line feed arrived.
-            let fresh = self.buf.get(before..self.filled).unwrap_or_default();
-            if fresh.contains(&b'\n') {
-                self.parse_heads(start)?;
-            }
+            // Parsed again on every read, not only when a line ends: httparse finds a bad
+            // byte as soon as it has arrived, so the verdict cannot depend on how the bytes
+            // were split (a fuzz target checks that).
+            self.parse_heads(start)?;
             if let State::Head { .. } = self.state {
                 if self.filled >= self.limits.max_head.min(self.buf.len()) {
                     return Err(self.full_error());
@@ -297,7 +292,6 @@ impl<'buf> ResponseReader<'buf> {
         Some(Response {
             status: head.status,
             retry_after: head.retry_after,
-            json: head.json,
             body,
         })
     }
@@ -422,7 +416,7 @@ impl<'buf> ResponseReader<'buf> {
                         break;
                     }
                     let to = start + decoded;
-                    self.buf.copy_within(read..read + take, to);
+                    crate::form::move_down(self.buf, read, to, take);
                     decoded += take;
                     read += take;
                     let left = left - take as u64;
@@ -465,7 +459,7 @@ impl<'buf> ResponseReader<'buf> {
         // Keep the incomplete framing bytes right after the decoded body, freeing the rest.
         let end = start + decoded;
         if read > end {
-            self.buf.copy_within(read..self.filled, end);
+            crate::form::move_down(self.buf, read, end, self.filled - read);
             self.filled = end + (self.filled - read);
         }
         self.state = State::Body {
@@ -485,38 +479,39 @@ fn read_fields(
 ) -> Result<(Head, Framing), HttpError> {
     let mut length: Option<usize> = None;
     let mut chunked = false;
-    let mut json = false;
     let mut retry_after = None;
     for field in fields {
         let value = trim(field.value);
         let name = field.name;
         if name.eq_ignore_ascii_case("content-length") {
-            for item in value.split(|&b| b == b',') {
-                let n = parse_length(trim(item)).ok_or(HttpError::InvalidContentLength)?;
+            for_each_item(value, &mut |item| {
+                let n = parse_length(item).ok_or(HttpError::InvalidContentLength)?;
                 if length.is_some_and(|l| l != n) {
                     return Err(HttpError::InvalidContentLength);
                 }
                 length = Some(n);
-            }
+                Ok(())
+            })?;
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            for coding in value.split(|&b| b == b',').map(trim) {
+            for_each_item(value, &mut |coding| {
                 if coding.eq_ignore_ascii_case(b"chunked") && !chunked {
                     chunked = true;
-                } else if !coding.is_empty() {
+                    Ok(())
+                } else if coding.is_empty() {
+                    Ok(())
+                } else {
                     // gzip, deflate, a second `chunked`: nothing this client can decode.
-                    return Err(HttpError::UnsupportedTransferEncoding);
+                    Err(HttpError::UnsupportedTransferEncoding)
                 }
-            }
+            })?;
         } else if name.eq_ignore_ascii_case("content-encoding") {
-            if value
-                .split(|&b| b == b',')
-                .map(trim)
-                .any(|c| !c.is_empty() && !c.eq_ignore_ascii_case(b"identity"))
-            {
-                return Err(HttpError::UnsupportedContentEncoding);
-            }
-        } else if name.eq_ignore_ascii_case("content-type") {
-            json = is_json_media_type(value);
+            for_each_item(value, &mut |coding| {
+                if coding.is_empty() || coding.eq_ignore_ascii_case(b"identity") {
+                    Ok(())
+                } else {
+                    Err(HttpError::UnsupportedContentEncoding)
+                }
+            })?;
         } else if name.eq_ignore_ascii_case("retry-after") {
             retry_after = parse_delta_seconds(value);
         }
@@ -524,7 +519,6 @@ fn read_fields(
     let head = Head {
         status,
         retry_after,
-        json,
     };
     let framing = if matches!(status, 204 | 304) {
         Framing::Length(0)
@@ -545,6 +539,18 @@ fn read_fields(
         Framing::Close
     };
     Ok((head, framing))
+}
+
+/// Calls `f` with each comma-separated item of a field value, trimmed. Not generic, so one
+/// copy serves every field on a device.
+fn for_each_item(
+    value: &[u8],
+    f: &mut dyn FnMut(&[u8]) -> Result<(), HttpError>,
+) -> Result<(), HttpError> {
+    for item in value.split(|&b| b == b',') {
+        f(trim(item))?;
+    }
+    Ok(())
 }
 
 fn trim(mut v: &[u8]) -> &[u8] {
@@ -574,16 +580,6 @@ fn parse_delta_seconds(v: &[u8]) -> Option<u32> {
     }))
 }
 
-/// `application/json` or any `+json` type, parameters (`;charset=UTF-8`) ignored.
-fn is_json_media_type(v: &[u8]) -> bool {
-    let media = trim(v.split(|&b| b == b';').next().unwrap_or_default());
-    media.eq_ignore_ascii_case(b"application/json")
-        || media.len() > 5
-            && media
-                .get(media.len() - 5..)
-                .is_some_and(|s| s.eq_ignore_ascii_case(b"+json"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -596,7 +592,7 @@ mod tests {
         limits: Limits,
         step: usize,
         eof: bool,
-    ) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
+    ) -> Result<(u16, Option<u32>, Vec<u8>), HttpError> {
         let mut buf = std::vec![0u8; cap];
         let mut r = ResponseReader::new(&mut buf, limits);
         let mut rest = wire;
@@ -613,10 +609,10 @@ mod tests {
         }
         assert_eq!(status, Status::Complete);
         let resp = r.into_response().unwrap();
-        Ok((resp.status, resp.retry_after, resp.json, resp.body.to_vec()))
+        Ok((resp.status, resp.retry_after, resp.body.to_vec()))
     }
 
-    fn all_splits(wire: &[u8], eof: bool) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
+    fn all_splits(wire: &[u8], eof: bool) -> Result<(u16, Option<u32>, Vec<u8>), HttpError> {
         let first = feed(wire, 4096, Limits::default(), wire.len(), eof);
         for step in 1..wire.len() {
             assert_eq!(
@@ -640,37 +636,36 @@ mod tests {
     fn ok(
         status: u16,
         retry: Option<u32>,
-        json: bool,
         body: &[u8],
-    ) -> Result<(u16, Option<u32>, bool, Vec<u8>), HttpError> {
-        Ok((status, retry, json, body.to_vec()))
+    ) -> Result<(u16, Option<u32>, Vec<u8>), HttpError> {
+        Ok((status, retry, body.to_vec()))
     }
 
     cases! {
         content_length: b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: 2\r\n\r\n{}", eof false
-            => ok(200, None, true, b"{}");
+            => ok(200, None, b"{}");
         content_length_ignores_excess: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}garbage", eof false
-            => ok(200, None, false, b"{}");
+            => ok(200, None, b"{}");
         header_names_any_case: b"HTTP/1.1 400 Bad\r\ncOnTeNt-LeNgTh: 2\r\nCONTENT-TYPE: Application/JSON\r\n\r\n{}", eof false
-            => ok(400, None, true, b"{}");
+            => ok(400, None, b"{}");
         chunked_with_extensions_and_trailers: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;name=\"v\"\r\n{\"a\r\nA ; x\r\n\":1234567}\r\n0;last\r\nX-Trailer: 1\r\nY: 2\r\n\r\n", eof false
-            => ok(200, None, false, b"{\"a\":1234567}");
+            => ok(200, None, b"{\"a\":1234567}");
         chunked_beats_content_length: b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", eof false
-            => ok(200, None, false, b"{}");
+            => ok(200, None, b"{}");
         close_delimited: b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\n\r\n<html>down</html>", eof true
-            => ok(503, Some(120), false, b"<html>down</html>");
+            => ok(503, Some(120), b"<html>down</html>");
         interim_responses_skipped: b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx", eof false
-            => ok(200, None, false, b"x");
+            => ok(200, None, b"x");
         no_content: b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", eof false
-            => ok(204, None, false, b"");
+            => ok(204, None, b"");
         retry_after_date_ignored: b"HTTP/1.1 429 Too Many\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\nContent-Length: 0\r\n\r\n", eof false
-            => ok(429, None, false, b"");
+            => ok(429, None, b"");
         retry_after_saturates: b"HTTP/1.1 429 Too Many\r\nRetry-After: 99999999999\r\nContent-Length: 0\r\n\r\n", eof false
-            => ok(429, Some(u32::MAX), false, b"");
+            => ok(429, Some(u32::MAX), b"");
         plus_json: b"HTTP/1.1 400 X\r\nContent-Type: application/problem+json\r\nContent-Length: 0\r\n\r\n", eof false
-            => ok(400, None, true, b"");
+            => ok(400, None, b"");
         same_length_twice: b"HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\nContent-Length: 1\r\n\r\nx", eof false
-            => ok(200, None, false, b"x");
+            => ok(200, None, b"x");
     }
 
     fn err(wire: &[u8], cap: usize, eof: bool) -> HttpError {
@@ -820,6 +815,22 @@ mod tests {
 
     use std::string::String;
 
+    /// Found by fuzzing: a head error used to surface only when a line feed arrived in the
+    /// same read, so splitting the bytes turned `InvalidHead` into `Truncated`.
+    #[test]
+    fn head_errors_do_not_depend_on_split_points() {
+        let wire = b"\n\0\0\0\0\0\0\0\xff";
+        let whole = feed(wire, 256, Limits::default(), wire.len(), true);
+        assert_eq!(whole, Err(HttpError::InvalidHead(HeadSyntax::Version)));
+        for step in 1..wire.len() {
+            assert_eq!(
+                feed(wire, 256, Limits::default(), step, true),
+                whole,
+                "step {step}"
+            );
+        }
+    }
+
     #[test]
     fn too_many_headers() {
         let mut wire = Vec::from(&b"HTTP/1.1 200 OK\r\n"[..]);
@@ -874,7 +885,7 @@ mod tests {
         }
         wire.extend_from_slice(b"0\r\n\r\n");
         let got = feed(&wire, 48 + 40 + 8, Limits::default(), 5, false).unwrap();
-        assert_eq!(got.3.len(), 40);
-        assert_eq!(&got.3[..3], b"abc");
+        assert_eq!(got.2.len(), 40);
+        assert_eq!(&got.2[..3], b"abc");
     }
 }

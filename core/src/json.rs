@@ -33,7 +33,6 @@ use core::cell::Cell;
 use core::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-use serde_json_core::str::{EscapedStr, EscapedStringFragment};
 
 use crate::error::{BodyKind, JsonError, JsonErrorKind};
 pub use crate::request::MAX_TOKEN_LEN;
@@ -549,27 +548,24 @@ fn check_depth(body: &[u8]) -> Result<(), JsonErrorKind> {
 
 /// Decodes JSON string escapes in place; returns the decoded length, or `None` for an
 /// invalid escape. Decoded text is never longer than the escaped text, so writing trails
-/// reading. Escapes are decoded by serde-json-core; a UTF-16 surrogate pair (`\uD83D\uDE00`),
-/// which it does not decode, is joined here.
+/// reading.
+///
+/// The escapes are decoded here rather than by serde-json-core's `EscapedStr`: that one
+/// refuses UTF-16 surrogate pairs (`\uD83D\uDE00`, valid JSON for characters outside the
+/// BMP) and works on `&str` windows, and this byte-level decoder is also smaller on devices.
 fn unescape_in_place(span: &mut [u8]) -> Option<usize> {
     let mut read = 0;
     let mut write = 0;
     while read < span.len() {
         let rest = span.get(read..)?;
         let plain = rest.iter().position(|&b| b == b'\\').unwrap_or(rest.len());
-        span.copy_within(read..read + plain, write);
+        crate::form::move_down(span, read, write, plain);
         read += plain;
         write += plain;
         if read == span.len() {
             break;
         }
-        // An escape is ASCII and at most 12 bytes (`\uXXXX\uXXXX`).
-        let window = span.get(read..span.len().min(read + 12))?;
-        let window = match core::str::from_utf8(window) {
-            Ok(s) => s,
-            Err(e) => core::str::from_utf8(window.get(..e.valid_up_to())?).ok()?,
-        };
-        let (ch, used) = decode_escape(window)?;
+        let (ch, used) = decode_escape(span.get(read..)?)?;
         let mut utf8 = [0u8; 4];
         let encoded = ch.encode_utf8(&mut utf8).as_bytes();
         span.get_mut(write..write + encoded.len())?
@@ -580,32 +576,48 @@ fn unescape_in_place(span: &mut [u8]) -> Option<usize> {
     Some(write)
 }
 
-/// Decodes the escape at the start of `s`: the character and the bytes it used.
-fn decode_escape(s: &str) -> Option<(char, usize)> {
-    let mut fragments = EscapedStr(s).fragments();
-    match fragments.next() {
-        Some(Ok(EscapedStringFragment::Escaped(ch))) => {
-            Some((ch, s.len() - fragments.as_str().0.len()))
-        }
-        Some(Ok(EscapedStringFragment::NotEscaped(_))) | None => None,
-        Some(Err(_)) => {
-            // A lone surrogate is refused by the library: join a high-low pair ourselves.
-            let high = hex4(s.get(..6)?.strip_prefix("\\u")?)?;
-            let low = hex4(s.get(6..12)?.strip_prefix("\\u")?)?;
-            if !(0xD800..0xDC00).contains(&high) || !(0xDC00..0xE000).contains(&low) {
+/// Decodes the escape at the start of `s` (which starts with `\`): the character and the
+/// bytes it used. A `\u` high surrogate must be followed by a `\u` low one.
+fn decode_escape(s: &[u8]) -> Option<(char, usize)> {
+    let simple = match *s.get(1)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let high = hex4(s.get(2..6)?)?;
+            if !(0xD800..0xE000).contains(&high) {
+                return Some((char::from_u32(high)?, 6));
+            }
+            if high >= 0xDC00 || s.get(6..8)? != b"\\u" {
+                return None;
+            }
+            let low = hex4(s.get(8..12)?)?;
+            if !(0xDC00..0xE000).contains(&low) {
                 return None;
             }
             let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-            Some((char::from_u32(code)?, 12))
+            return Some((char::from_u32(code)?, 12));
         }
-    }
+        _ => return None,
+    };
+    Some((simple, 2))
 }
 
-fn hex4(s: &str) -> Option<u32> {
-    if s.len() != 4 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u32::from_str_radix(s, 16).ok()
+fn hex4(s: &[u8]) -> Option<u32> {
+    s.iter().try_fold(0u32, |acc, &b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some(acc << 4 | u32::from(digit))
+    })
 }
 
 /// The seed that reads one JSON object into `slots`.
