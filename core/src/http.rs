@@ -299,8 +299,11 @@ impl<'buf> ResponseReader<'buf> {
     /// Parses heads from `start`, skipping 1xx ones, until a final head is found or more
     /// bytes are needed.
     fn parse_heads(&mut self, mut start: usize) -> Result<(), HttpError> {
+        // Bytes past the head limit are never looked at, so a head that is too large is
+        // always `HeadTooLarge`, whatever it holds further on and however it was split.
+        let end = self.filled.min(self.limits.max_head);
         loop {
-            let data = self.buf.get(start..self.filled).unwrap_or_default();
+            let data = self.buf.get(start..end).unwrap_or_default();
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut headers);
             let len = match response.parse(data) {
@@ -826,6 +829,22 @@ mod tests {
             assert_eq!(
                 feed(wire, 256, Limits::default(), step, true),
                 whole,
+                "step {step}"
+            );
+        }
+    }
+
+    /// Found by fuzzing: a bad byte past the head limit was reported as `InvalidHead` when
+    /// the bytes came in one piece, `HeadTooLarge` when they came in several.
+    #[test]
+    fn a_head_over_the_limit_is_too_large_however_it_arrives() {
+        let mut wire = Vec::from(&b"HTTP/1.1 200 OK\r\nX: "[..]);
+        wire.resize(4200, b'a');
+        wire.extend_from_slice(b"\x01\r\n\r\n");
+        for step in [wire.len(), 1000, 7] {
+            assert_eq!(
+                feed(&wire, 6144, Limits::default(), step, true),
+                Err(HttpError::HeadTooLarge { limit: 4096 }),
                 "step {step}"
             );
         }

@@ -38,6 +38,9 @@ use crate::error::{BodyKind, JsonError, JsonErrorKind};
 pub use crate::request::MAX_TOKEN_LEN;
 use crate::secret::Secret;
 
+#[cfg(feature = "fast")]
+mod fast;
+
 /// Deepest nesting of objects and arrays accepted (the response object itself is level 1).
 pub const MAX_DEPTH: usize = 16;
 
@@ -256,6 +259,17 @@ impl fmt::Display for OAuthError<'_> {
 /// assert_eq!((err.member, err.kind), (Some("access_token"), JsonErrorKind::MissingMember));
 /// ```
 pub fn parse_token(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
+    parse_token_with(body, Path::Fast)
+}
+
+/// [`parse_token`] without the fast path: serde-json-core reads everything. For differential
+/// tests and fuzzing.
+#[doc(hidden)]
+pub fn parse_token_reference(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
+    parse_token_with(body, Path::Reference)
+}
+
+fn parse_token_with(body: &mut [u8], path: Path) -> Result<TokenResponse<'_>, JsonError> {
     const MEMBERS: [Member; 4] = [
         Member::string("access_token", Some(MAX_TOKEN_LEN)),
         Member::optional_string("refresh_token", Some(MAX_TOKEN_LEN)),
@@ -263,7 +277,7 @@ pub fn parse_token(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
         Member::optional_number("expires_in"),
     ];
     let mut v = [Value::Absent; 4];
-    parse_members(body, BodyKind::Token, &MEMBERS, &mut v)?;
+    parse_members(body, BodyKind::Token, &MEMBERS, &mut v, path)?;
     let [access, refresh, token_type, expires_in] = v;
     Ok(TokenResponse {
         access_token: Secret::new(access.text()),
@@ -284,6 +298,17 @@ pub fn parse_token(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
 /// assert_eq!((pair.user_code, pair.interval), ("U", None));
 /// ```
 pub fn parse_code_pair(body: &mut [u8]) -> Result<CodePairResponse<'_>, JsonError> {
+    parse_code_pair_with(body, Path::Fast)
+}
+
+/// [`parse_code_pair`] without the fast path: serde-json-core reads everything. For differential
+/// tests and fuzzing.
+#[doc(hidden)]
+pub fn parse_code_pair_reference(body: &mut [u8]) -> Result<CodePairResponse<'_>, JsonError> {
+    parse_code_pair_with(body, Path::Reference)
+}
+
+fn parse_code_pair_with(body: &mut [u8], path: Path) -> Result<CodePairResponse<'_>, JsonError> {
     const MEMBERS: [Member; 5] = [
         Member::string("device_code", None),
         Member::string("user_code", None),
@@ -292,7 +317,7 @@ pub fn parse_code_pair(body: &mut [u8]) -> Result<CodePairResponse<'_>, JsonErro
         Member::optional_number("interval"),
     ];
     let mut v = [Value::Absent; 5];
-    parse_members(body, BodyKind::CodePair, &MEMBERS, &mut v)?;
+    parse_members(body, BodyKind::CodePair, &MEMBERS, &mut v, path)?;
     let [device_code, user_code, uri, expires_in, interval] = v;
     Ok(CodePairResponse {
         device_code: Secret::new(device_code.text()),
@@ -314,12 +339,23 @@ pub fn parse_code_pair(body: &mut [u8]) -> Result<CodePairResponse<'_>, JsonErro
 /// assert_eq!(e.to_string(), "slow_down");
 /// ```
 pub fn parse_oauth_error(body: &mut [u8]) -> Result<OAuthError<'_>, JsonError> {
+    parse_oauth_error_with(body, Path::Fast)
+}
+
+/// [`parse_oauth_error`] without the fast path: serde-json-core reads everything. For differential
+/// tests and fuzzing.
+#[doc(hidden)]
+pub fn parse_oauth_error_reference(body: &mut [u8]) -> Result<OAuthError<'_>, JsonError> {
+    parse_oauth_error_with(body, Path::Reference)
+}
+
+fn parse_oauth_error_with(body: &mut [u8], path: Path) -> Result<OAuthError<'_>, JsonError> {
     const MEMBERS: [Member; 2] = [
         Member::string("error", None),
         Member::optional_string("error_description", None),
     ];
     let mut v = [Value::Absent; 2];
-    parse_members(body, BodyKind::OAuthError, &MEMBERS, &mut v)?;
+    parse_members(body, BodyKind::OAuthError, &MEMBERS, &mut v, path)?;
     let [code, description] = v;
     Ok(OAuthError {
         code: ErrorCode::parse(code.text()),
@@ -416,19 +452,27 @@ fn parse_members<'a>(
     kind: BodyKind,
     members: &[Member],
     values: &mut [Value<'a>],
+    path: Path,
 ) -> Result<(), JsonError> {
     let fail = |member: Option<&'static str>, kind_: JsonErrorKind| JsonError {
         body: kind,
         member,
         kind: kind_,
     };
-    check_depth(body).map_err(|k| fail(None, k))?;
-
     let mut slots = [Slot::Absent; MAX_MEMBERS];
     let slots = slots
         .get_mut(..members.len())
         .ok_or(fail(None, JsonErrorKind::Syntax))?;
-    {
+    #[cfg(feature = "fast")]
+    let fast = path == Path::Fast && fast::scan(body, members, slots);
+    #[cfg(not(feature = "fast"))]
+    let fast = {
+        let _ = path; // one path only without the feature
+        false
+    };
+    if !fast {
+        slots.fill(Slot::Absent);
+        check_depth(body).map_err(|k| fail(None, k))?;
         let current = Cell::new(None);
         let found = Cell::new(None);
         let seed = Document {
@@ -456,7 +500,8 @@ fn parse_members<'a>(
                 let span = body
                     .get_mut(start..start.saturating_add(len))
                     .ok_or(fail(Some(member.name), JsonErrorKind::Syntax))?;
-                let len = if span.contains(&b'\\') {
+                // The fast path only accepts strings without escapes.
+                let len = if !fast && span.contains(&b'\\') {
                     unescape_in_place(span)
                         .ok_or(fail(Some(member.name), JsonErrorKind::InvalidString))?
                 } else {
@@ -486,6 +531,15 @@ fn parse_members<'a>(
         };
     }
     Ok(())
+}
+
+/// Which parser reads a document.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// The fast path when it can, serde-json-core otherwise.
+    Fast,
+    /// serde-json-core only (differential tests).
+    Reference,
 }
 
 /// Most members any document reads.

@@ -271,3 +271,167 @@ proptest! {
         prop_assert_eq!(parsed.access_token.expose(), token.as_str());
     }
 }
+
+/// Pieces of JSON-ish text for the differential test: valid and broken, plain and escaped.
+fn json_value() -> BoxedStrategy<String> {
+    prop_oneof![
+        "[ -~]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+        "[a-zA-Z0-9|_-]{0,40}".prop_map(|s| format!("\"{s}\"")),
+        Just("\"Atza|a\\/b\\u0041\"".to_owned()),
+        Just("\"\\ud83d\\ude00\"".to_owned()),
+        Just("\"raw\u{1}ctrl\"".to_owned()),
+        Just("\"é€\"".to_owned()),
+        prop_oneof![
+            Just("0"),
+            Just("3600"),
+            Just("-1"),
+            Just("01"),
+            Just("4294967295"),
+            Just("4294967296"),
+            Just("3.5"),
+            Just("1e3"),
+            Just("12 34")
+        ]
+        .prop_map(str::to_owned),
+        prop_oneof![
+            Just("true"),
+            Just("false"),
+            Just("null"),
+            Just("nul"),
+            Just("tru")
+        ]
+        .prop_map(str::to_owned),
+        prop_oneof![
+            Just("[]"),
+            Just("[1,[2]]"),
+            Just("{}"),
+            Just("{\"a\":{\"b\":null}}"),
+            Just("]"),
+            Just("")
+        ]
+        .prop_map(str::to_owned),
+    ]
+    .boxed()
+}
+
+fn json_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("access_token"),
+        Just("refresh_token"),
+        Just("token_type"),
+        Just("expires_in"),
+        Just("device_code"),
+        Just("user_code"),
+        Just("verification_uri"),
+        Just("interval"),
+        Just("error"),
+        Just("error_description"),
+        Just("scope"),
+        Just("access\\u005ftoken"),
+        Just(""),
+    ]
+    .prop_map(|k| format!("\"{k}\""))
+}
+
+/// A value that is right for the member most of the time, anything at all otherwise.
+fn mostly(valid: &'static str) -> BoxedStrategy<String> {
+    prop_oneof![
+        4 => Just(valid.to_owned()),
+        1 => json_value(),
+    ]
+    .boxed()
+}
+
+/// A document with the members one of the three readers needs (usually valid), a few others,
+/// in any order, with whitespace and separator quirks.
+fn json_document() -> BoxedStrategy<String> {
+    let required = prop_oneof![
+        (
+            mostly("\"Atza|a\""),
+            mostly("\"bearer\""),
+            mostly("\"Atzr|r\""),
+            mostly("3600")
+        )
+            .prop_map(|(a, t, r, e)| {
+                vec![
+                    format!("\"access_token\":{a}"),
+                    format!("\"token_type\":{t}"),
+                    format!("\"refresh_token\":{r}"),
+                    format!("\"expires_in\":{e}"),
+                ]
+            })
+            .boxed(),
+        (
+            mostly("\"d1e4\""),
+            mostly("\"BEYHYS\""),
+            mostly("\"https://amazon.com/us/code\""),
+            mostly("600"),
+            mostly("30")
+        )
+            .prop_map(|(d, u, v, e, i)| {
+                vec![
+                    format!("\"device_code\":{d}"),
+                    format!("\"user_code\":{u}"),
+                    format!("\"verification_uri\":{v}"),
+                    format!("\"expires_in\":{e}"),
+                    format!("\"interval\":{i}"),
+                ]
+            })
+            .boxed(),
+        (mostly("\"invalid_grant\""), mostly("\"gone\""))
+            .prop_map(|(e, d)| vec![
+                format!("\"error\":{e}"),
+                format!("\"error_description\":{d}")
+            ])
+            .boxed(),
+    ];
+    let ws = prop_oneof![4 => Just(""), 1 => Just(" "), 1 => Just("\n\t "), 1 => Just("\r\n"), 1 => Just("\u{b}")];
+    let extra =
+        (json_key(), ws.clone(), json_value()).prop_map(|(k, w, v)| format!("{k}{w}:{w}{v}"));
+    let members = (required, proptest::collection::vec(extra, 0..3))
+        .prop_map(|(mut r, e)| {
+            r.extend(e);
+            r
+        })
+        .prop_shuffle();
+    (
+        ws.clone(),
+        members,
+        prop_oneof![6 => Just(","), 1 => Just(" , "), 1 => Just(",,")],
+        ws,
+        any::<u8>(),
+    )
+        .prop_map(|(w, members, sep, w2, tail)| {
+            let mut doc = format!("{w}{{{}}}{w2}", members.join(sep));
+            match tail % 16 {
+                0 => doc.push(','),
+                1 => doc.push('x'),
+                2 => {
+                    doc.pop();
+                }
+                _ => {}
+            }
+            doc
+        })
+        .boxed()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+    /// The fast JSON path accepts only what serde-json-core reads the same way: for any
+    /// document, the three readers give the same result with and without it.
+    #[test]
+    fn fast_json_path_agrees_with_serde_json_core(doc in json_document()) {
+        use lwa_core::json;
+        let fast = json::parse_token(&mut doc.clone().into_bytes()).map(|t| format!("{} {:?} {} {:?}", t.access_token.expose(), t.refresh_token.map(|r| r.expose().to_owned()), t.token_type, t.expires_in));
+        let slow = json::parse_token_reference(&mut doc.clone().into_bytes()).map(|t| format!("{} {:?} {} {:?}", t.access_token.expose(), t.refresh_token.map(|r| r.expose().to_owned()), t.token_type, t.expires_in));
+        prop_assert_eq!(fast, slow, "token: {}", doc);
+        let fast = json::parse_code_pair(&mut doc.clone().into_bytes()).map(|p| format!("{} {p:?}", p.device_code.expose()));
+        let slow = json::parse_code_pair_reference(&mut doc.clone().into_bytes()).map(|p| format!("{} {p:?}", p.device_code.expose()));
+        prop_assert_eq!(fast, slow, "code pair: {}", doc);
+        let fast = json::parse_oauth_error(&mut doc.clone().into_bytes()).map(|e| format!("{e:?}"));
+        let slow = json::parse_oauth_error_reference(&mut doc.clone().into_bytes()).map(|e| format!("{e:?}"));
+        prop_assert_eq!(fast, slow, "error: {}", doc);
+    }
+}
