@@ -4,19 +4,14 @@
 //!
 //! `cargo bench -p lwa-tests --bench roundtrip`
 
-// A benchmark: setup may panic. The counting allocator below needs `unsafe` (GlobalAlloc is
-// an unsafe trait); it only forwards to the system allocator and adds bookkeeping.
+// A benchmark: setup may panic.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
 )]
-#![allow(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,64 +22,14 @@ use lwa_std::core::exchange::Outcome;
 use lwa_std::core::request::Request;
 use lwa_std::core::secret::Secret;
 use lwa_std::mock::{MockConfig, MockServer};
+use lwa_tests::alloc::{Peak, peak_heap};
 use oauth2::basic::BasicClient;
 use oauth2::{ClientId, RefreshToken, TokenResponse, TokenUrl};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-/// Counts the live heap bytes of threads that opted in, and their peak.
-struct Peak;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(delta: isize) {
-    // `try_with`: the allocator also runs while thread-locals are torn down.
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let _ = LIVE.try_with(|live| {
-                let now = live.get().saturating_add_signed(delta);
-                live.set(now);
-                let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
-            });
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Peak {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as isize);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note(-(layout.size() as isize));
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size as isize - layout.size() as isize);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Peak = Peak;
-
-/// Peak heap bytes above the starting level during `op`, on this thread.
-fn peak_heap(op: impl FnOnce() -> usize) -> usize {
-    LIVE.with(|l| l.set(0));
-    PEAK.with(|p| p.set(0));
-    COUNTING.with(|c| c.set(true));
-    black_box(op());
-    COUNTING.with(|c| c.set(false));
-    PEAK.with(Cell::get)
-}
 
 fn bench(c: &mut Criterion) {
     let server = MockServer::start(MockConfig::default(), true, 0).unwrap();

@@ -8,6 +8,8 @@
 
 use std::path::PathBuf;
 
+pub mod alloc;
+
 /// Folder of the test vectors.
 #[must_use]
 pub fn vectors_dir() -> PathBuf {

@@ -689,38 +689,34 @@ fn a_stalling_server_times_out() {
     assert_eq!(env.store_bytes(), before);
 }
 
+/// Refreshes against a TLS server presenting `config`'s certificate while trusting
+/// `trusted`'s CA; the refresh must fail with exit 3 and `message`, leaving the store alone.
+fn refused_over_tls(config: Arc<rustls::ServerConfig>, trusted: &Pki, message: &str) {
+    let port = hostile(b"HTTP/1.1 200 OK\r\n\r\n".to_vec(), Some(config), false);
+    let env = Env::for_origin(&format!("https://localhost:{port}"), Some(trusted.ca_pem()));
+    env.save("", "Atzr|stored", 0);
+    let before = env.store_bytes();
+    let o = env.run(&["refresh", "--client-id", CLIENT_ID]);
+    assert_exit(&o, 3, message);
+    assert_eq!(env.store_bytes(), before);
+}
+
 #[test]
 fn certificates_for_another_host_or_from_an_unknown_ca_are_refused() {
-    // Signed by the trusted CA, but for another name.
     let pki = Pki::new("test CA").unwrap();
-    let port = hostile(
-        b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
-        Some(pki.server_config(&["example.com"]).unwrap()),
-        false,
-    );
-    let env = Env::for_origin(&format!("https://localhost:{port}"), Some(pki.ca_pem()));
-    env.save("", "Atzr|stored", 0);
-    let before = env.store_bytes();
-    let o = env.run(&["refresh", "--client-id", CLIENT_ID]);
-    assert_exit(
-        &o,
-        3,
+    // Signed by the trusted CA, but for another name.
+    refused_over_tls(
+        pki.server_config(&["example.com"]).unwrap(),
+        &pki,
         "TLS: invalid peer certificate: certificate not valid for name \"localhost\"",
     );
-    assert_eq!(env.store_bytes(), before);
     // The right name, but a CA nobody trusts.
     let stranger = Pki::new("stranger CA").unwrap();
-    let port = hostile(
-        b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
-        Some(stranger.server_config(&["localhost"]).unwrap()),
-        false,
+    refused_over_tls(
+        stranger.server_config(&["localhost"]).unwrap(),
+        &pki,
+        "TLS: invalid peer certificate: UnknownIssuer",
     );
-    let env = Env::for_origin(&format!("https://localhost:{port}"), Some(pki.ca_pem()));
-    env.save("", "Atzr|stored", 0);
-    let before = env.store_bytes();
-    let o = env.run(&["refresh", "--client-id", CLIENT_ID]);
-    assert_exit(&o, 3, "TLS: invalid peer certificate: UnknownIssuer");
-    assert_eq!(env.store_bytes(), before);
 }
 
 /// The writer half of the crash test: saves numbered token pairs as fast as it can until

@@ -8,18 +8,13 @@
 //! Stack: the handshake runs in threads with ever larger stacks, each in a child process, and
 //! the smallest that completes is reported (an overflow aborts only the child).
 
-#![cfg(feature = "rsa")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
 )] // tests
-// GlobalAlloc is an unsafe trait; the allocator only forwards to the system one.
-#![allow(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
@@ -28,47 +23,9 @@ use std::thread;
 
 use embedded_io_adapters::std::FromStd;
 use lwa_embedded::tls::{ServerIdentity, open_blocking};
+use lwa_tests::alloc::{Peak, peak_heap};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-
-struct Peak;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(delta: isize) {
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let _ = LIVE.try_with(|live| {
-                let now = live.get().saturating_add_signed(delta);
-                live.set(now);
-                let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
-            });
-        }
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Peak {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size() as isize);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note(-(layout.size() as isize));
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size as isize - layout.size() as isize);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Peak = Peak;
@@ -83,7 +40,10 @@ fn key(rsa: bool, pem: &str) -> KeyPair {
 
 /// A TLS 1.3 server with a chain of the given kind; returns its port and the CA in DER.
 fn server(rsa: bool) -> (u16, CertificateDer<'static>) {
-    let ca_key = key(rsa, include_str!("fixtures/rsa-ca.key"));
+    let ca_key = key(
+        rsa,
+        include_str!("../../transport-embedded/tests/fixtures/rsa-ca.key"),
+    );
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params
@@ -92,7 +52,10 @@ fn server(rsa: bool) -> (u16, CertificateDer<'static>) {
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
     let ca_der = params.self_signed(&ca_key).unwrap().der().clone();
     let issuer = Issuer::new(params, ca_key);
-    let leaf_key = key(rsa, include_str!("fixtures/rsa-leaf.key"));
+    let leaf_key = key(
+        rsa,
+        include_str!("../../transport-embedded/tests/fixtures/rsa-leaf.key"),
+    );
     let leaf = CertificateParams::new(vec!["localhost".to_owned()])
         .unwrap()
         .signed_by(&leaf_key, &issuer)
@@ -192,12 +155,7 @@ fn heap_and_stack_of_a_verified_handshake() {
     for rsa in [false, true] {
         let (port, ca) = server(rsa);
         handshake(port, &ca); // warm up
-        LIVE.with(|l| l.set(0));
-        PEAK.with(|p| p.set(0));
-        COUNTING.with(|c| c.set(true));
-        handshake(port, &ca);
-        COUNTING.with(|c| c.set(false));
-        let heap = PEAK.with(Cell::get);
+        let heap = peak_heap(|| handshake(port, &ca));
         let stack = smallest_stack(rsa);
         println!(
             "{} chain: peak heap {heap} bytes (the two record buffers, 20 736 bytes, are counted in it: they are Vecs here), smallest thread stack that completes {} KiB",
