@@ -82,7 +82,7 @@ async fn write_all<T: Write>(io: &mut T, mut data: &[u8]) -> Result<(), Error<T:
 }
 
 /// Opens a connection to an endpoint: a TCP socket with TLS on top (see
-/// [`tls`](crate::tls)), or a modem's TLS socket.
+/// `tls` module, feature `embedded-tls`), or a modem's TLS socket.
 // Device executors (embassy and the like) run on one thread and need no `Send` bound on the
 // returned future.
 #[allow(async_fn_in_trait)]

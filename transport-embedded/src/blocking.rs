@@ -4,7 +4,7 @@
 //! TLS stream, or a modem that terminates TLS itself). [`Driver`] runs a whole
 //! [`Session`]: it opens a connection per request through [`Connect`], stores tokens
 //! through a [`TokenStore`], and hands back only what needs the application ([`Next`]).
-//! The [`asynch`](crate::asynch) module (feature `async`) mirrors this one line for line.
+//! The `asynch` module (feature `async`) mirrors this one line for line.
 //!
 //! ```
 //! use lwa_embedded::blocking::run_exchange;
@@ -82,7 +82,7 @@ fn write_all<T: Write>(io: &mut T, mut data: &[u8]) -> Result<(), Error<T::Error
 }
 
 /// Opens a connection to an endpoint: a TCP socket with TLS on top (see
-/// [`tls`](crate::tls)), or a modem's TLS socket.
+/// `tls` module, feature `embedded-tls`), or a modem's TLS socket.
 pub trait Connect {
     /// The open connection; it may borrow the connector (its TLS record buffers, say).
     type Connection<'c>: Read + Write

@@ -190,3 +190,72 @@ fn rsa_chain_for_another_host_is_refused() {
     let got = refresh_over_tls(port, "localhost", &ca.der);
     assert!(matches!(got, Err(TlsError::InvalidCertificate)), "{got:?}");
 }
+
+/// A blocking `TcpStream` behind the async traits (each call completes at once), so that
+/// the async TLS helper runs against the same real socket and server.
+#[cfg(feature = "async")]
+struct AsyncTcp(TcpStream);
+
+#[cfg(feature = "async")]
+impl embedded_io_async::ErrorType for AsyncTcp {
+    type Error = std::io::Error;
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Read for AsyncTcp {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, std::io::Error> {
+        self.0.read(buf)
+    }
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Write for AsyncTcp {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, std::io::Error> {
+        self.0.write(buf)
+    }
+    async fn flush(&mut self) -> Result<(), std::io::Error> {
+        self.0.flush()
+    }
+}
+
+#[cfg(feature = "async")]
+async fn refresh_over_async_tls(port: u16, host: &str, ca_der: &[u8]) -> Result<String, TlsError> {
+    let tcp = AsyncTcp(TcpStream::connect(("127.0.0.1", port)).unwrap());
+    let mut read_record = vec![0u8; 16_640];
+    let mut write_record = vec![0u8; 4096];
+    let identity = ServerIdentity { host, ca_der };
+    let mut tls = lwa_embedded::tls::open(
+        tcp,
+        &identity,
+        rand_core::OsRng,
+        &mut read_record,
+        &mut write_record,
+    )
+    .await?;
+    let request = Request::Refresh {
+        client_id: "c",
+        refresh_token: Secret::new("Atzr|old"),
+        client_secret: None,
+    };
+    let mut buf = [0u8; EXCHANGE_BUFFER_LEN];
+    let endpoint = Endpoint::region(Region::Na);
+    let exchange = Exchange::new(&endpoint, &request, &mut buf).unwrap();
+    match lwa_embedded::asynch::run_exchange(&mut tls, exchange).await {
+        Ok(Outcome::Token(t)) => Ok(t.access_token.expose().to_owned()),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn async_helper_verifies_and_refreshes() {
+    let ca = ca(KeyPair::generate().unwrap());
+    let port = server(&ca, KeyPair::generate().unwrap(), "localhost");
+    assert_eq!(
+        pollster::block_on(refresh_over_async_tls(port, "localhost", &ca.der)).unwrap(),
+        "Atza|tls-ok"
+    );
+    let port = server(&ca, KeyPair::generate().unwrap(), "example.com");
+    let got = pollster::block_on(refresh_over_async_tls(port, "localhost", &ca.der));
+    assert!(matches!(got, Err(TlsError::InvalidCertificate)), "{got:?}");
+}

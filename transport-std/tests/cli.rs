@@ -797,3 +797,116 @@ fn check_store(path: &Path) -> Option<StoredTokens> {
         }
     }
 }
+
+/// `lwa mock-server` as a process: it prints its origin and client ID (and, with `--tls`, a
+/// CA file), and the other subcommands work against it.
+#[test]
+fn the_mock_server_command_serves_the_other_commands() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    /// Stops the server process however the test ends.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = Running(
+        Command::new(env!("CARGO_BIN_EXE_lwa"))
+            .args(["mock-server", "--tls", "--port", &port.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(server.0.stdout.take().unwrap()).lines();
+    let mut info = std::collections::HashMap::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with("stop with") {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(": ").or_else(|| line.split_once(" at ")) {
+            info.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    let origin = info["LWA look-alike"].clone();
+    assert_eq!(origin, format!("https://localhost:{port}"));
+    assert_eq!(info["client ID"], CLIENT_ID);
+    let ca_path = info["CA certificate"]
+        .split(" (")
+        .next()
+        .unwrap()
+        .to_owned();
+    let ca = std::fs::read_to_string(&ca_path).unwrap();
+    let env = Env::for_origin(&origin, Some(&ca));
+    // Device login against the process, approved by "the user" through its HTTP endpoint.
+    let mut login = env
+        .command()
+        .args([
+            "device-login",
+            "--product-id",
+            "p",
+            "--serial",
+            "1",
+            "--client-id",
+            CLIENT_ID,
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr_lines = BufReader::new(login.stderr.take().unwrap()).lines();
+    let code = stderr_lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("and enter the code:")
+                .map(|c| c.trim().to_owned())
+        })
+        .unwrap();
+    // Keep reading what it says, so that it never writes into a closed pipe.
+    let drain = thread::spawn(move || stderr_lines.count());
+    let tls = {
+        let mut roots = rustls::RootCertStore::empty();
+        let cert: rustls::pki_types::CertificateDer<'static> =
+            rustls::pki_types::pem::PemObject::from_pem_slice(ca.as_bytes()).unwrap();
+        roots.add(cert).unwrap();
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+    };
+    let conn =
+        rustls::ClientConnection::new(Arc::new(tls), "localhost".try_into().unwrap()).unwrap();
+    let mut stream =
+        rustls::StreamOwned::new(conn, TcpStream::connect(("127.0.0.1", port)).unwrap());
+    stream
+        .write_all(format!("GET /mock/approve?user_code={code} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 OK"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let out = login.wait_with_output().unwrap();
+    drain.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(json["refresh_token"], env.load().refresh_token.as_str());
+    // And a refresh and a token after it.
+    assert_exit(&env.run(&["refresh"]), 0, "");
+    let o = env.run(&["token"]);
+    assert_exit(&o, 0, "");
+    assert_eq!(stdout(&o), format!("{}\n", env.load().access_token));
+}
