@@ -569,7 +569,18 @@ fn map_error(e: serde_json_core::de::Error) -> JsonErrorKind {
 /// level, sees the body.
 fn check_depth(body: &[u8]) -> Result<(), JsonErrorKind> {
     // Fast path: with fewer opening brackets than the limit, the depth cannot exceed it.
-    let opens = body.iter().filter(|&&b| b == b'{' || b == b'[').count();
+    // Counted in byte lanes (at most 255 per chunk), which the compiler vectorizes.
+    let opens: usize = body
+        .chunks(255)
+        .map(|chunk| {
+            usize::from(
+                chunk
+                    .iter()
+                    .map(|&b| u8::from(b == b'{') | u8::from(b == b'['))
+                    .fold(0u8, u8::wrapping_add),
+            )
+        })
+        .sum();
     if opens <= MAX_DEPTH {
         return Ok(());
     }
