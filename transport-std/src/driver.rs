@@ -12,7 +12,7 @@
 //! let config = Config::new("amzn1.application-oa2-client.abc");
 //! let mut session = Session::new(config);
 //! session.restore_refresh_token("Atzr|...")?;
-//! let store = SessionStore { store: FileStore::new("tokens.json"), client_id: config.client_id.into(), unix_origin: 0 };
+//! let store = SessionStore { store: FileStore::new("tokens.json"), client_id: config.client_id.into(), unix_origin: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() };
 //! let mut driver = Driver::new(Client::new(&Endpoint::region(Region::Na))?, session, store);
 //! let token = driver.token(&mut |event| eprintln!("{event:?}"))?;
 //! println!("Authorization: Bearer {}", token.as_str());
