@@ -474,7 +474,8 @@ impl<'buf> ResponseReader<'buf> {
     }
 }
 
-/// Reads the fields that matter: framing, content type, retry hint.
+/// Reads the fields that matter: framing, codings, retry hint. `Content-Type` is not
+/// consulted: the body decides whether it is the expected JSON.
 fn read_fields(
     status: u16,
     fields: &[httparse::Header<'_>],
