@@ -28,48 +28,13 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region as AllocRegion, StatsAlloc};
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-const CLIENT_ID: &str = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef";
-const SECRET: &str = "s3cr3t-0123456789abcdef0123456789abcdef0123456789";
-
-fn token(prefix: &str) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut t = String::from(prefix);
-    let mut i = 0usize;
-    while t.len() < 365 {
-        t.push(char::from(A[(i * 7 + 3) % 64]));
-        i += 1;
-    }
-    t
-}
-
-struct Fixture {
-    refresh: String,
-    access: String,
-    body: String,
-    wire: Vec<u8>,
-}
+use lwa_tests::fixture::{CLIENT_ID, Refresh as Fixture, SECRET};
 
 /// An LWA-shaped answer whose JSON body is exactly 808 bytes.
 fn fixture() -> Fixture {
-    let access = token("Atza|IwEBI");
-    let refresh = token("Atzr|IwEBI");
-    let body = format!(
-        r#"{{"access_token":"{access}","refresh_token":"{refresh}","token_type":"bearer","expires_in":3600}}"#
-    );
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nServer: Server\r\nDate: Tue, 24 Nov 2026 21:00:00 GMT\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nConnection: keep-alive\r\nx-amz-rid: 6T2XQ8ZJ0Y4QX0A1\r\n\r\n",
-        body.len()
-    );
-    assert_eq!(body.len(), 808, "the answer's body is 808 bytes");
-    // lwa-core parses the whole HTTP answer, head included; oauth2's closure client hands it
-    // the status, headers and body already separated.
-    let wire = [head.as_bytes(), body.as_bytes()].concat();
-    Fixture {
-        refresh,
-        access,
-        body,
-        wire,
-    }
+    let f = lwa_tests::fixture::refresh();
+    assert_eq!(f.body.len(), 808, "the answer's body is 808 bytes");
+    f
 }
 
 /// One lwa-core refresh: request bytes out, response parsed; returns the access token length.

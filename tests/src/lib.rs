@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 pub mod alloc;
+pub mod fixture;
 
 /// Folder of the test vectors.
 #[must_use]
