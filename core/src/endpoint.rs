@@ -96,6 +96,9 @@ pub struct Endpoint<'a> {
     host: &'a str,
     port: u16,
     tls: bool,
+    /// An IPv6 literal, bracketed in `Host` (known at construction: one test per endpoint,
+    /// not one per request).
+    ipv6: bool,
 }
 
 impl Endpoint<'static> {
@@ -112,6 +115,7 @@ impl Endpoint<'static> {
             host: region.host(),
             port: 443,
             tls: true,
+            ipv6: false,
         }
     }
 }
@@ -136,7 +140,12 @@ impl<'a> Endpoint<'a> {
         if !tls && !is_loopback(host) {
             return Err(EndpointError::PlainHttpNotLoopback);
         }
-        Ok(Self { host, port, tls })
+        Ok(Self {
+            host,
+            port,
+            tls,
+            ipv6: host.contains(':'),
+        })
     }
 
     /// Parses an origin, `scheme://host[:port]`, with an optional trailing `/`. IPv6 hosts
@@ -250,7 +259,7 @@ impl<'a> Endpoint<'a> {
     /// Writes the `Host` header value: the host (IPv6 in brackets) and `:port` unless it is
     /// the default one. Returns the bytes written, or `None` if `out` is too short.
     pub(crate) fn write_authority(&self, out: &mut crate::form::Cursor<'_>) {
-        let v6 = self.host.contains(':');
+        let v6 = self.ipv6;
         if v6 {
             out.put(b"[");
         }

@@ -485,7 +485,8 @@ fn read_fields(
     let mut chunked = false;
     let mut retry_after = None;
     for field in fields {
-        let value = trim(field.value);
+        // Items are trimmed one by one; only `Retry-After` needs the whole value trimmed.
+        let value = field.value;
         let name = field.name;
         if name.eq_ignore_ascii_case("content-length") {
             for_each_item(value, &mut |item| {
@@ -517,7 +518,7 @@ fn read_fields(
                 }
             })?;
         } else if name.eq_ignore_ascii_case("retry-after") {
-            retry_after = parse_delta_seconds(value);
+            retry_after = parse_delta_seconds(trim(value));
         }
     }
     let head = Head {

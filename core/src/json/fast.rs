@@ -1,5 +1,5 @@
 //! A fast path for the common answer: one flat object whose members are plain strings (no
-//! escapes), unsigned integers and literals. It scans strings eight bytes at a time and
+//! escapes), unsigned integers and literals. It scans strings sixteen bytes at a time and
 //! gives up, leaving the work to serde-json-core, on anything else: an escape, a nested
 //! value, a duplicate, a malformed byte. It only ever accepts input that serde-json-core
 //! reads to the same values (a property test and a fuzz target compare the two), so errors
@@ -13,33 +13,60 @@ use super::{Kind, Member, Slot};
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Where the next `"` or `\` is, from `at` on.
-fn find_quote_or_backslash(b: &[u8], mut at: usize) -> Option<usize> {
+/// Where the next `"` or `\\` is, from `at` on: 16 bytes at a time (the test is branch-free,
+/// so it compiles to a few vector compares and one mask), the block with a hit word by word,
+/// the last few bytes of the body one by one.
+fn find_quote_or_backslash(b: &[u8], at: usize) -> Option<usize> {
+    let rest = b.get(at..)?;
+    let (blocks, tail) = rest.as_chunks::<16>();
+    for (i, block) in blocks.iter().enumerate() {
+        let hits = block.iter().fold(0u8, |any, &c| {
+            any | u8::from(c == b'"') | u8::from(c == b'\\')
+        });
+        if hits != 0 {
+            let (low, high) = block.split_at(8);
+            let p = first_in_word(low).or_else(|| first_in_word(high).map(|p| p + 8))?;
+            return Some(at + i * 16 + p);
+        }
+    }
+    let done = blocks.len() * 16;
+    tail.iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|p| at + done + p)
+}
+
+/// The first `"` or `\\` in 8 bytes, found with word arithmetic.
+fn first_in_word(word: &[u8]) -> Option<usize> {
     const QUOTES: u64 = ONES * b'"' as u64;
     const BACKSLASHES: u64 = ONES * b'\\' as u64;
-    while let Some(chunk) = b.get(at..at + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let q = x ^ QUOTES;
-        let s = x ^ BACKSLASHES;
-        // A zero byte in `q` or `s` is a match; the lowest flag is the first match (borrows
-        // only ever flag bytes above a true zero).
-        let hits = ((q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s)) & HIGHS;
-        if hits != 0 {
-            return Some(at + (hits.trailing_zeros() / 8) as usize);
+    let x = u64::from_le_bytes(*word.first_chunk::<8>()?);
+    let q = x ^ QUOTES;
+    let s = x ^ BACKSLASHES;
+    // A zero byte in `q` or `s` is a match; the lowest flag is the first match (borrows only
+    // ever flag bytes above a true zero).
+    let hits = ((q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s)) & HIGHS;
+    (hits != 0).then(|| (hits.trailing_zeros() / 8) as usize)
+}
+
+/// Whether every byte is below 0x80: the bytes OR-ed together 16 lanes at a time (one vector
+/// OR per block), then one test.
+fn is_ascii(b: &[u8]) -> bool {
+    let (blocks, tail) = b.as_chunks::<16>();
+    let mut lanes = [0u8; 16];
+    for block in blocks {
+        for (lane, &c) in lanes.iter_mut().zip(block) {
+            *lane |= c;
         }
-        at += 8;
     }
-    b.get(at..)?
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\')
-        .map(|p| at + p)
+    lanes.iter().chain(tail).fold(0, |all, &c| all | c) < 0x80
 }
 
 struct Scanner<'b> {
     b: &'b [u8],
     at: usize,
+    /// Whether an unknown scalar was skipped byte by byte (its bytes are not checked, so the
+    /// bracket-depth limit must then be checked the reference way).
+    skipped_scalar: bool,
 }
 
 impl Scanner<'_> {
@@ -103,6 +130,7 @@ impl Scanner<'_> {
             b'"' => self.string().map(drop),
             b'{' | b'[' | b',' | b'}' | b']' => None,
             _ => {
+                self.skipped_scalar = true;
                 while !matches!(self.peek()?, b',' | b'}') {
                     if self.peek()? == b']' {
                         return None;
@@ -115,16 +143,40 @@ impl Scanner<'_> {
     }
 }
 
-/// Reads `body` into `slots` if it is a flat object of plain values; `false` means "use the
-/// reference path" (and `slots` must then be reset).
-pub(super) fn scan(body: &[u8], members: &[Member], slots: &mut [Slot]) -> bool {
-    scan_inner(body, members, slots).is_some()
+/// What the fast path made of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scan {
+    /// A flat object of plain values, read into the slots. Its only brackets outside strings
+    /// are its own braces, so the depth limit holds.
+    Flat,
+    /// A flat object read into the slots, with an unknown scalar skipped unchecked: the depth
+    /// limit must still be checked as the reference path does.
+    FlatWithScalars,
+    /// Anything else: use the reference path (and reset the slots).
+    GaveUp,
 }
 
-fn scan_inner(body: &[u8], members: &[Member], slots: &mut [Slot]) -> Option<()> {
-    // Every string is then UTF-8, as the reference path requires of each.
-    core::str::from_utf8(body).ok()?;
-    let mut s = Scanner { b: body, at: 0 };
+/// Reads `body` into `slots` if it is a flat object of plain values.
+pub(super) fn scan(body: &[u8], members: &[Member], slots: &mut [Slot]) -> Scan {
+    match scan_inner(body, members, slots) {
+        None => Scan::GaveUp,
+        Some(false) => Scan::Flat,
+        Some(true) => Scan::FlatWithScalars,
+    }
+}
+
+/// `Some(skipped_scalar)` for a flat object.
+fn scan_inner(body: &[u8], members: &[Member], slots: &mut [Slot]) -> Option<bool> {
+    // Every string is then UTF-8, as the reference path requires of each. The ASCII test
+    // first: it is a fraction of the cost of full validation, and answers are ASCII.
+    if !is_ascii(body) {
+        core::str::from_utf8(body).ok()?;
+    }
+    let mut s = Scanner {
+        b: body,
+        at: 0,
+        skipped_scalar: false,
+    };
     s.eat(b'{')?;
     s.skip_ws();
     if s.peek()? == b'}' {
@@ -168,7 +220,7 @@ fn scan_inner(body: &[u8], members: &[Member], slots: &mut [Slot]) -> Option<()>
         }
     }
     s.skip_ws();
-    (s.at == body.len()).then_some(())
+    (s.at == body.len()).then_some(s.skipped_scalar)
 }
 
 #[cfg(test)]
