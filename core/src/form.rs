@@ -147,12 +147,19 @@ fn unreserved_run(s: &[u8]) -> usize {
 /// test (a few vector instructions per block), the table within the block that ends the run.
 #[cfg(feature = "fast")]
 fn unreserved_run(s: &[u8]) -> usize {
+    let all_unreserved =
+        |block: &[u8; 16]| block.iter().fold(true, |all, &b| all & is_unreserved(b));
     let (blocks, tail) = s.as_chunks::<16>();
     for (i, block) in blocks.iter().enumerate() {
-        if !block.iter().fold(true, |all, &b| all & is_unreserved(b)) {
+        if !all_unreserved(block) {
             let p = block.iter().position(|&b| reserved(b) != 0).unwrap_or(16);
             return i * 16 + p;
         }
+    }
+    // The last 16 bytes overlap blocks already known to be unreserved: if they are all
+    // unreserved, so is the tail.
+    if !tail.is_empty() && s.last_chunk::<16>().is_some_and(all_unreserved) {
+        return s.len();
     }
     let done = blocks.len() * 16;
     done + tail

@@ -35,6 +35,8 @@
 //! assert_eq!((response.status, &*response.body), (200, &b"{}"[..]));
 //! ```
 
+use core::mem::MaybeUninit;
+
 use crate::error::{HeadSyntax, HttpError};
 
 /// Most header fields accepted in a head or in the trailers. LWA sends about ten.
@@ -304,9 +306,16 @@ impl<'buf> ResponseReader<'buf> {
         let end = self.filled.min(self.limits.max_head);
         loop {
             let data = self.buf.get(start..end).unwrap_or_default();
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut response = httparse::Response::new(&mut headers);
-            let len = match response.parse(data) {
+            // Uninitialized slots: httparse fills those it uses, and zeroing all of them
+            // first was a measurable part of a refresh on a host.
+            let mut headers =
+                [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut []);
+            let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                &mut response,
+                data,
+                &mut headers,
+            ) {
                 Ok(httparse::Status::Complete(len)) => len,
                 Ok(httparse::Status::Partial) => {
                     self.state = State::Head { start };

@@ -86,7 +86,9 @@ impl Scanner<'_> {
         (self.peek()? == c).then(|| self.at += 1)
     }
 
-    /// A string without escapes at the cursor: its content's (start, len).
+    /// A string without escapes at the cursor: its content's (start, len). Inlined: returned
+    /// through memory, the pair cost a store-forwarding stall per string (measured).
+    #[inline(always)]
     fn string(&mut self) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let start = self.at;
