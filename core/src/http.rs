@@ -48,7 +48,8 @@ pub const DEFAULT_MAX_HEAD: usize = 4096;
 /// Default [`Limits::max_body`]: two 2048-byte tokens with their JSON fit with room to spare.
 pub const DEFAULT_MAX_BODY: usize = 8192;
 
-/// Longest chunk-size line (with extensions) accepted.
+/// Longest chunk-size line accepted, extensions and line end included. Only this many bytes
+/// of a line are ever looked at, so a longer line is `InvalidChunk` however it arrives.
 pub const MAX_CHUNK_LINE: usize = 1024;
 
 /// Size limits. The buffer is a limit too: the smaller of the two applies.
@@ -399,8 +400,12 @@ impl<'buf> ResponseReader<'buf> {
         // On entry the undecoded bytes sit right after the decoded body.
         loop {
             let raw = self.buf.get(read..self.filled).unwrap_or_default();
+            // Framing lines and trailers are parsed within their limits only, as heads are:
+            // what lies past a limit must not decide the outcome, or the same bytes could end
+            // differently depending on how they were split (found by fuzzing: a whole answer
+            // was accepted with a 1.8 KB chunk line that a split one refused).
             match chunk {
-                Chunk::Size => match httparse::parse_chunk_size(raw) {
+                Chunk::Size => match httparse::parse_chunk_size(limit(raw, MAX_CHUNK_LINE)) {
                     Ok(httparse::Status::Complete((used, size))) => {
                         read += used;
                         if size == 0 {
@@ -416,7 +421,7 @@ impl<'buf> ResponseReader<'buf> {
                             chunk = Chunk::Data(size);
                         }
                     }
-                    Ok(httparse::Status::Partial) if raw.len() > MAX_CHUNK_LINE => {
+                    Ok(httparse::Status::Partial) if raw.len() >= MAX_CHUNK_LINE => {
                         return Err(HttpError::InvalidChunk);
                     }
                     Ok(httparse::Status::Partial) => break,
@@ -448,7 +453,7 @@ impl<'buf> ResponseReader<'buf> {
                 },
                 Chunk::Trailers => {
                     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-                    match httparse::parse_headers(raw, &mut fields) {
+                    match httparse::parse_headers(limit(raw, self.limits.max_head), &mut fields) {
                         Ok(httparse::Status::Complete(_)) => {
                             self.state = State::Done {
                                 head,
@@ -457,7 +462,7 @@ impl<'buf> ResponseReader<'buf> {
                             };
                             return Ok(Status::Complete);
                         }
-                        Ok(httparse::Status::Partial) if raw.len() > self.limits.max_head => {
+                        Ok(httparse::Status::Partial) if raw.len() >= self.limits.max_head => {
                             return Err(HttpError::HeadTooLarge {
                                 limit: self.limits.max_head,
                             });
@@ -565,6 +570,11 @@ fn for_each_item(
         f(trim(item))?;
     }
     Ok(())
+}
+
+/// The first `max` bytes of `raw` (all of it if shorter).
+fn limit(raw: &[u8], max: usize) -> &[u8] {
+    raw.get(..max).unwrap_or(raw)
 }
 
 fn trim(mut v: &[u8]) -> &[u8] {
@@ -858,6 +868,77 @@ mod tests {
                 Err(HttpError::HeadTooLarge { limit: 4096 }),
                 "step {step}"
             );
+        }
+    }
+
+    /// Found by fuzzing: a chunk extension holding bare line feeds, its CRLF 1.8 KB on, was
+    /// accepted when the answer came in one piece and refused when it came in several. The
+    /// limit is now exact (line end included) and the same for any split.
+    #[test]
+    fn chunk_line_limit_holds_however_the_line_arrives() {
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        // "2;" + extension + CRLF: the line is `ext + 4` bytes.
+        for ext in [MAX_CHUNK_LINE - 5, MAX_CHUNK_LINE - 4, MAX_CHUNK_LINE - 3] {
+            let mut wire = Vec::from(&head[..]);
+            wire.extend_from_slice(b"2;");
+            wire.resize(wire.len() + ext, b'e');
+            wire.extend_from_slice(b"\r\n{}\r\n0\r\n\r\n");
+            let want = if ext + 4 <= MAX_CHUNK_LINE {
+                ok(200, None, b"{}")
+            } else {
+                Err(HttpError::InvalidChunk)
+            };
+            assert_eq!(all_splits(&wire, false), want, "extension of {ext} bytes");
+        }
+        let mut wire = Vec::from(&head[..]);
+        wire.extend_from_slice(b"0;");
+        for _ in 0..200 {
+            wire.extend_from_slice(b"extension\n");
+        }
+        wire.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(all_splits(&wire, false), Err(HttpError::InvalidChunk));
+    }
+
+    /// Trailers are held to the head limit the same way: only that many bytes are parsed.
+    #[test]
+    fn trailer_limit_holds_however_the_trailers_arrive() {
+        let limits = Limits {
+            max_head: 64,
+            ..Limits::default()
+        };
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n";
+        // "X: " + value + CRLF + CRLF: `value + 7` bytes of trailers.
+        for (value, bad_byte) in [
+            (57, false),
+            (58, false),
+            (40, true),
+            (58, true),
+            (200, true),
+        ] {
+            let mut wire = Vec::from(&head[..]);
+            wire.extend_from_slice(b"X: ");
+            wire.resize(wire.len() + value, b'v');
+            if bad_byte {
+                // A byte httparse refuses, past the limit when the trailers are too long.
+                wire.push(b'\x01');
+            }
+            wire.extend_from_slice(b"\r\n\r\n");
+            let len = value + 7 + usize::from(bad_byte);
+            // The bad byte sits at `3 + value`: inside the limit it is a syntax error.
+            let want = if bad_byte && 3 + value < 64 {
+                Err(HttpError::InvalidHead(HeadSyntax::HeaderValue))
+            } else if len <= 64 {
+                Ok((200, None, b"{}".to_vec()))
+            } else {
+                Err(HttpError::HeadTooLarge { limit: 64 })
+            };
+            for step in 1..=wire.len() {
+                assert_eq!(
+                    feed(&wire, 4096, limits, step, false),
+                    want,
+                    "{value} {step}"
+                );
+            }
         }
     }
 
