@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 pub mod alloc;
 pub mod fixture;
+pub mod fuzz;
 
 /// Folder of the test vectors.
 #[must_use]
