@@ -137,6 +137,30 @@ fn bench(c: &mut Criterion) {
             black_box(sink[0])
         })
     });
+    // Floors: work every correct client does on these bytes, measured alone. The head is
+    // parsed exactly as lwa-core parses it (httparse, 24 uninitialized header slots).
+    let head_len = f.wire.len() - f.body.len();
+    let head = &f.wire[..head_len];
+    group.bench_function("floor: httparse of the answer's head alone", |b| {
+        b.iter(|| {
+            let mut headers =
+                [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 24];
+            let mut response = httparse::Response::new(&mut []);
+            let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                &mut response,
+                black_box(head),
+                &mut headers,
+            );
+            black_box(parsed.map(|s| s.is_complete()))
+        })
+    });
+    group.bench_function("floor: UTF-8 check of the two tokens", |b| {
+        b.iter(|| {
+            let access = std::str::from_utf8(black_box(f.access.as_bytes())).map(str::len);
+            let refresh = std::str::from_utf8(black_box(f.refresh.as_bytes())).map(str::len);
+            black_box((access, refresh))
+        })
+    });
     group.finish();
 }
 
