@@ -34,7 +34,7 @@ pub const FORM: &AsciiSet = &NON_ALPHANUMERIC
 /// ```
 #[must_use]
 pub const fn is_unreserved(b: u8) -> bool {
-    // Branch-free (`|` on booleans), so that `encoded_len` vectorizes.
+    // Branch-free (`|` on booleans), so that the 16-byte block tests of the `fast` paths vectorize.
     let letter = (b | 0x20).wrapping_sub(b'a') < 26;
     let digit = b.wrapping_sub(b'0') < 10;
     letter | digit | (b == b'-') | (b == b'.') | (b == b'_') | (b == b'~')
@@ -96,7 +96,6 @@ fn reserved(b: u8) -> u8 {
 /// assert_eq!(lwa_core::form::encoded_len(b"a|"), 4);
 /// ```
 #[must_use]
-#[cfg(not(feature = "fast"))]
 pub fn encoded_len(value: &[u8]) -> usize {
     // `encode` writes exactly this many bytes (a property test checks it against the
     // crate's encoder). Sums run in u16 over chunks that cannot overflow it.
@@ -109,34 +108,6 @@ pub fn encoded_len(value: &[u8]) -> usize {
             .sum::<usize>()
 }
 
-/// Length of `value` once form-encoded: 1 byte per unreserved byte, 3 per other byte.
-///
-/// ```
-/// assert_eq!(lwa_core::form::encoded_len(b"a|"), 4);
-/// ```
-#[must_use]
-#[cfg(feature = "fast")]
-pub fn encoded_len(value: &[u8]) -> usize {
-    // `encode` writes exactly this many bytes (a property test checks it against the
-    // crate's encoder). Whole 16-byte blocks with the branch-free test, which vectorizes;
-    // the rest with the table.
-    // Per-lane counters (one vector register), summed across lanes once per 255 blocks so
-    // that a lane cannot overflow.
-    let (blocks, tail) = value.as_chunks::<16>();
-    let mut reserved_in_blocks = 0usize;
-    for group in blocks.chunks(255) {
-        let mut lanes = [0u8; 16];
-        for block in group {
-            for (lane, &b) in lanes.iter_mut().zip(block) {
-                *lane += u8::from(!is_unreserved(b));
-            }
-        }
-        reserved_in_blocks += lanes.iter().map(|&n| usize::from(n)).sum::<usize>();
-    }
-    let reserved_in_tail: usize = tail.iter().map(|&b| usize::from(reserved(b))).sum();
-    value.len() + 2 * (reserved_in_blocks + reserved_in_tail)
-}
-
 /// How many bytes at the start of `s` are unreserved: the table, byte by byte.
 #[cfg(not(feature = "fast"))]
 fn unreserved_run(s: &[u8]) -> usize {
@@ -144,28 +115,15 @@ fn unreserved_run(s: &[u8]) -> usize {
 }
 
 /// How many bytes at the start of `s` are unreserved: 16 bytes at a time with the branch-free
-/// test (a few vector instructions per block), the table within the block that ends the run.
+/// test, the table within the block that ends the run.
 #[cfg(feature = "fast")]
 fn unreserved_run(s: &[u8]) -> usize {
-    let all_unreserved =
-        |block: &[u8; 16]| block.iter().fold(true, |all, &b| all & is_unreserved(b));
-    let (blocks, tail) = s.as_chunks::<16>();
-    for (i, block) in blocks.iter().enumerate() {
-        if !all_unreserved(block) {
-            let p = block.iter().position(|&b| reserved(b) != 0).unwrap_or(16);
-            return i * 16 + p;
-        }
-    }
-    // The last 16 bytes overlap blocks already known to be unreserved: if they are all
-    // unreserved, so is the tail.
-    if !tail.is_empty() && s.last_chunk::<16>().is_some_and(all_unreserved) {
-        return s.len();
-    }
-    let done = blocks.len() * 16;
-    done + tail
-        .iter()
-        .position(|&b| reserved(b) != 0)
-        .unwrap_or(tail.len())
+    crate::blocks::first_match(
+        s,
+        |b| !is_unreserved(b),
+        |block| block.iter().position(|&b| reserved(b) != 0),
+    )
+    .unwrap_or(s.len())
 }
 
 /// Form-encodes `value` into `out`, returning the bytes written.

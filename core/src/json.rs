@@ -467,19 +467,15 @@ fn parse_members<'a>(
     // flat object whose every byte outside strings it checked (found by fuzzing: the fast
     // path skips scalar junk with brackets in it that this check counts).
     #[cfg(feature = "fast")]
-    let fast = match path {
-        Path::Fast => fast::scan(body, members, slots),
-        Path::Reference => fast::Scan::GaveUp,
-    };
-    #[cfg(feature = "fast")]
-    let fast = match fast {
-        fast::Scan::Flat => true,
-        fast::Scan::FlatWithScalars => {
-            check_depth(body).map_err(|k| fail(None, k))?;
-            true
-        }
-        fast::Scan::GaveUp => false,
-    };
+    let fast = path == Path::Fast
+        && match fast::scan(body, members, slots) {
+            fast::Scan::Flat => true,
+            fast::Scan::FlatWithScalars => {
+                check_depth(body).map_err(|k| fail(None, k))?;
+                true
+            }
+            fast::Scan::GaveUp => false,
+        };
     #[cfg(not(feature = "fast"))]
     let fast = {
         let _ = path; // one path only without the feature

@@ -16,6 +16,8 @@
 #[cfg(test)]
 extern crate std;
 
+#[cfg(feature = "fast")]
+mod blocks;
 pub mod endpoint;
 pub mod error;
 pub mod exchange;

@@ -13,26 +13,18 @@ use super::{Kind, Member, Slot};
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Where the next `"` or `\\` is, from `at` on: 16 bytes at a time (the test is branch-free,
-/// so it compiles to a few vector compares and one mask), the block with a hit word by word,
-/// the last few bytes of the body one by one.
+/// Where the next `"` or `\\` is, from `at` on: 16 bytes at a time, the block with a hit
+/// word by word.
 fn find_quote_or_backslash(b: &[u8], at: usize) -> Option<usize> {
-    let rest = b.get(at..)?;
-    let (blocks, tail) = rest.as_chunks::<16>();
-    for (i, block) in blocks.iter().enumerate() {
-        let hits = block.iter().fold(0u8, |any, &c| {
-            any | u8::from(c == b'"') | u8::from(c == b'\\')
-        });
-        if hits != 0 {
+    let p = crate::blocks::first_match(
+        b.get(at..)?,
+        |c| (c == b'"') | (c == b'\\'),
+        |block| {
             let (low, high) = block.split_at(8);
-            let p = first_in_word(low).or_else(|| first_in_word(high).map(|p| p + 8))?;
-            return Some(at + i * 16 + p);
-        }
-    }
-    let done = blocks.len() * 16;
-    tail.iter()
-        .position(|&c| c == b'"' || c == b'\\')
-        .map(|p| at + done + p)
+            first_in_word(low).or_else(|| first_in_word(high).map(|p| p + 8))
+        },
+    )?;
+    Some(at + p)
 }
 
 /// The first `"` or `\\` in 8 bytes, found with word arithmetic.
