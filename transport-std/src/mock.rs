@@ -12,14 +12,24 @@
 //! | wrong client ID or secret | `invalid_client` (401) |
 //! | missing parameter | `invalid_request`; unknown grant: `unsupported_grant_type` |
 //!
-//! and three endpoints of its own, standing in for the person at the browser:
-//! `GET` or `POST /mock/approve?user_code=CODE` approves a device code (this is the
-//! `verification_uri` it hands out); `POST /mock/authorize` with `redirect_uri` (and
-//! `code_challenge` for PKCE) returns `{"code":"..."}`, an authorization code.
+//! and endpoints of its own, standing in for the person at the browser and for a test
+//! harness (parameters in the query string or, for `POST`, a form body):
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET` or `POST /mock/approve?user_code=CODE` | approves a device code (this is the `verification_uri` it hands out): `{"approved":true}` |
+//! | `POST /mock/authorize` with `redirect_uri` (and `code_challenge` for PKCE) | `{"code":"..."}`, an authorization code |
+//! | `POST /mock/revoke` | revokes every refresh token (the user removed the device): `{"revoked":N}` |
+//! | `POST /mock/rotate?on=1` or `?on=0` | turns refresh-token rotation on or off: `{"rotate":true}` or `{"rotate":false}` |
+//! | `GET /mock/stats` | `{"requests":N}`: requests to LWA's endpoints (token and code pair) so far, whatever their answer; the `/mock/` ones are not counted |
 //!
 //! Tokens look like LWA's (`Atza|IwEB...`, `Atzr|IwEB...`, about 370 characters).
-//! Over HTTPS it presents a certificate for `localhost`, `127.0.0.1` and `::1` from a CA made
-//! for the run ([`MockServer::ca_pem`]); pass that CA to the client as an extra trust anchor.
+//! Over HTTPS it presents a certificate for [`MockConfig::names`] (by default `localhost`,
+//! `127.0.0.1` and `::1`) from a CA made for the run ([`MockServer::ca_pem`],
+//! [`MockServer::ca_der`]); pass that CA to the client as an extra trust anchor. The chain
+//! is ECDSA P-256 (CA, leaf) or, like Amazon's, RSA 2048 (root, intermediate, leaf; the
+//! server sends leaf and intermediate): see [`Chain`]. Either way TLS 1.2 and 1.3 are
+//! offered.
 //!
 //! ```
 //! use lwa_std::mock::{MockConfig, MockServer};
@@ -38,8 +48,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use lwa_core::pkce::CodeVerifier;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 /// How the look-alike behaves.
@@ -56,10 +69,21 @@ pub struct MockConfig {
     pub code_pair_lifetime: u32,
     /// Polling interval in seconds given with a code pair.
     pub poll_interval: u32,
-    /// Hand out a new refresh token on every refresh (LWA usually keeps the old one).
+    /// Hand out a new refresh token on every refresh (LWA usually keeps the old one). The
+    /// initial setting: [`MockServer::set_rotate_refresh_tokens`] and `POST /mock/rotate`
+    /// change it while serving.
     pub rotate_refresh_tokens: bool,
     /// Approve every device code at once, as if the user were instant (for demos).
     pub auto_approve: bool,
+    /// Approve a device code by itself after this many polls answered
+    /// `authorization_pending`: with `Some(2)`, polls 1 and 2 are pending and poll 3 gets
+    /// tokens. Polls answered `slow_down` do not count.
+    pub approve_after_polls: Option<u32>,
+    /// The certificate chain served over HTTPS.
+    pub chain: Chain,
+    /// The DNS names and IP addresses the server certificate carries (HTTPS only). The
+    /// origin stays `https://localhost:PORT` whatever they are.
+    pub names: Vec<String>,
 }
 
 impl Default for MockConfig {
@@ -72,62 +96,187 @@ impl Default for MockConfig {
             poll_interval: 5,
             rotate_refresh_tokens: false,
             auto_approve: false,
+            approve_after_polls: None,
+            chain: Chain::default(),
+            names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
         }
     }
+}
+
+/// The shape of the certificate chain served over HTTPS.
+///
+/// Certificates are made fresh for each [`Pki`]; RSA keys come from fixed test-only keys
+/// built into the crate (ring, which signs the certificates, cannot generate RSA keys), P-256
+/// keys are generated each time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Chain {
+    /// A self-signed ECDSA P-256 CA and a P-256 leaf; the server sends the leaf.
+    #[default]
+    P256,
+    /// The shape of Amazon's production chain: a self-signed RSA 2048 root CA, an RSA 2048
+    /// intermediate CA and an RSA 2048 leaf, each signed with PKCS#1 v1.5 SHA-256; the server
+    /// sends leaf and intermediate, not the root. (TLS 1.3 signs the handshake with RSA-PSS.)
+    Rsa2048,
+}
+
+/// Test-only RSA 2048 keys (PKCS#8 PEM): they protect nothing. See `mock/keys/README.md`.
+const RSA_ROOT_KEY: &str = include_str!("mock/keys/root.key");
+/// The intermediate CA's test-only key.
+const RSA_INTERMEDIATE_KEY: &str = include_str!("mock/keys/intermediate.key");
+/// The leaf's test-only key.
+const RSA_LEAF_KEY: &str = include_str!("mock/keys/leaf.key");
+
+fn rsa_key(pem: &str) -> Result<KeyPair, rcgen::Error> {
+    KeyPair::from_pem_and_sign_algo(pem, &rcgen::PKCS_RSA_SHA256)
+}
+
+/// A random 16-byte serial number. With a fixed key (and RSA's deterministic signatures) the
+/// default serial, a hash of the key, would make every run's certificate the same.
+fn random_serial() -> SerialNumber {
+    let mut bytes = [0u8; 16];
+    // The OS generator does not fail on supported platforms; a zero serial still makes a
+    // valid (if repeated) test certificate.
+    let _ = getrandom::fill(&mut bytes);
+    if let Some(first) = bytes.first_mut() {
+        // Positive, and 16 bytes long.
+        *first = (*first & 0x7f) | 0x40;
+    }
+    SerialNumber::from_slice(&bytes)
+}
+
+/// Parameters of a CA certificate named `name`; `path_len` limits the CAs below it.
+fn ca_params(name: &str, path_len: Option<u8>) -> Result<CertificateParams, rcgen::Error> {
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.is_ca = IsCa::Ca(path_len.map_or(
+        BasicConstraints::Unconstrained,
+        BasicConstraints::Constrained,
+    ));
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    Ok(params)
 }
 
 /// A CA made for one run and the certificates it signs (HTTPS for the look-alike, hostile
 /// servers in tests).
 #[derive(Debug)]
 pub struct Pki {
+    chain: Chain,
+    /// Signs the leaves: the CA itself, or the intermediate CA.
     issuer: Issuer<'static, KeyPair>,
+    /// Sent after the leaf: the intermediate CA, if any.
+    intermediates: Vec<CertificateDer<'static>>,
     ca_pem: String,
+    ca_der: CertificateDer<'static>,
 }
 
 impl Pki {
-    /// A new CA.
+    /// A new ECDSA P-256 CA ([`Chain::P256`]).
     ///
     /// # Errors
     /// If key generation or signing fails.
     pub fn new(name: &str) -> Result<Self, rcgen::Error> {
-        let key = KeyPair::generate()?;
-        let mut params = CertificateParams::new(Vec::<String>::new())?;
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let cert = params.self_signed(&key)?;
-        Ok(Self {
-            ca_pem: cert.pem(),
-            issuer: Issuer::new(params, key),
-        })
+        Self::with_chain(Chain::P256, name)
     }
 
-    /// The CA certificate in PEM.
+    /// A new CA named `name` of the given chain shape; for [`Chain::Rsa2048`], the root CA
+    /// and an intermediate CA below it that signs the leaves.
+    ///
+    /// # Errors
+    /// If key generation or loading, or signing fails.
+    pub fn with_chain(chain: Chain, name: &str) -> Result<Self, rcgen::Error> {
+        match chain {
+            Chain::P256 => {
+                let key = KeyPair::generate()?;
+                let params = ca_params(name, None)?;
+                let cert = params.self_signed(&key)?;
+                Ok(Self {
+                    chain,
+                    ca_pem: cert.pem(),
+                    ca_der: cert.der().clone(),
+                    issuer: Issuer::new(params, key),
+                    intermediates: Vec::new(),
+                })
+            }
+            Chain::Rsa2048 => {
+                let root_key = rsa_key(RSA_ROOT_KEY)?;
+                let mut root_params = ca_params(name, None)?;
+                root_params.serial_number = Some(random_serial());
+                let root = root_params.self_signed(&root_key)?;
+                let root_issuer = Issuer::new(root_params, root_key);
+                let key = rsa_key(RSA_INTERMEDIATE_KEY)?;
+                let mut params = ca_params(&format!("{name} RSA 2048 intermediate"), Some(0))?;
+                params.serial_number = Some(random_serial());
+                let intermediate = params.signed_by(&key, &root_issuer)?;
+                Ok(Self {
+                    chain,
+                    ca_pem: root.pem(),
+                    ca_der: root.der().clone(),
+                    issuer: Issuer::new(params, key),
+                    intermediates: vec![intermediate.der().clone()],
+                })
+            }
+        }
+    }
+
+    /// The chain shape.
+    #[must_use]
+    pub fn chain(&self) -> Chain {
+        self.chain
+    }
+
+    /// The CA certificate (the root, the trust anchor) in PEM.
     #[must_use]
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
     }
 
+    /// The CA certificate (the root, the trust anchor) in DER.
+    #[must_use]
+    pub fn ca_der(&self) -> &[u8] {
+        &self.ca_der
+    }
+
     /// A TLS server configuration with a certificate for `names` (DNS names or IP
-    /// addresses), signed by this CA.
+    /// addresses), signed by this CA (or its intermediate, which the server then sends
+    /// after the leaf).
     ///
     /// # Errors
-    /// If signing or the rustls configuration fails.
+    /// If a name is neither a DNS name nor an IP address, or signing or the rustls
+    /// configuration fails.
     pub fn server_config(&self, names: &[&str]) -> Result<Arc<ServerConfig>, io::Error> {
-        let key = KeyPair::generate().map_err(io::Error::other)?;
-        let params =
+        let mut params =
             CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
                 .map_err(io::Error::other)?;
+        params.distinguished_name = DistinguishedName::new();
+        if let Some(first) = names.first() {
+            params.distinguished_name.push(DnType::CommonName, *first);
+        }
+        let key = match self.chain {
+            Chain::P256 => KeyPair::generate().map_err(io::Error::other)?,
+            Chain::Rsa2048 => {
+                // What a public web server's leaf carries.
+                params.key_usages = vec![
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::KeyEncipherment,
+                ];
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+                params.serial_number = Some(random_serial());
+                rsa_key(RSA_LEAF_KEY).map_err(io::Error::other)?
+            }
+        };
         let cert = params
             .signed_by(&key, &self.issuer)
             .map_err(io::Error::other)?;
+        let mut certs = vec![cert.der().clone()];
+        certs.extend(self.intermediates.iter().cloned());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(io::Error::other)?
             .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key)
+            .with_single_cert(certs, key)
             .map_err(io::Error::other)?;
         Ok(Arc::new(config))
     }
@@ -140,6 +289,8 @@ struct Pair {
     interval: Duration,
     last_poll: Option<Instant>,
     approved: bool,
+    /// Polls answered `authorization_pending` so far.
+    pending_polls: u32,
 }
 
 struct Grant {
@@ -159,7 +310,9 @@ struct Shared {
     config: MockConfig,
     origin: String,
     state: Mutex<State>,
+    /// Requests to LWA's endpoints.
     requests: AtomicUsize,
+    rotate: AtomicBool,
 }
 
 impl Shared {
@@ -177,6 +330,7 @@ pub struct MockServer {
     shared: Arc<Shared>,
     addr: SocketAddr,
     ca_pem: Option<String>,
+    ca_der: Option<Vec<u8>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -190,28 +344,42 @@ impl std::fmt::Debug for MockServer {
 }
 
 impl MockServer {
-    /// Starts serving on `127.0.0.1:port` (`0` picks a free port), over HTTPS when `tls`.
+    /// Starts serving on `127.0.0.1:port` (`0` picks a free port), over HTTPS when `tls`
+    /// (with [`MockConfig::chain`] and [`MockConfig::names`]).
     ///
     /// # Errors
-    /// If the port cannot be bound or the certificates cannot be made.
+    /// If the port cannot be bound, `names` is empty or holds something that is neither a
+    /// DNS name nor an IP address, or the certificates cannot be made.
     pub fn start(config: MockConfig, tls: bool, port: u16) -> io::Result<Self> {
+        let (tls_config, ca_pem, ca_der) = if tls {
+            if config.names.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the certificate needs at least one name",
+                ));
+            }
+            let pki = Pki::with_chain(config.chain, "lwa mock CA").map_err(io::Error::other)?;
+            let names: Vec<&str> = config.names.iter().map(String::as_str).collect();
+            let server_config = pki.server_config(&names)?;
+            (
+                Some(server_config),
+                Some(pki.ca_pem().to_owned()),
+                Some(pki.ca_der().to_vec()),
+            )
+        } else {
+            (None, None, None)
+        };
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
         let addr = listener.local_addr()?;
-        let (tls_config, ca_pem) = if tls {
-            let pki = Pki::new("lwa mock CA").map_err(io::Error::other)?;
-            let config = pki.server_config(&["localhost", "127.0.0.1", "::1"])?;
-            (Some(config), Some(pki.ca_pem().to_owned()))
-        } else {
-            (None, None)
-        };
         let origin = if tls {
             format!("https://localhost:{}", addr.port())
         } else {
             format!("http://127.0.0.1:{}", addr.port())
         };
         let shared = Arc::new(Shared {
-            config,
             origin,
+            rotate: AtomicBool::new(config.rotate_refresh_tokens),
+            config,
             state: Mutex::new(State::default()),
             requests: AtomicUsize::new(0),
         });
@@ -227,6 +395,7 @@ impl MockServer {
             shared,
             addr,
             ca_pem,
+            ca_der,
             stop,
             thread: Some(thread),
         })
@@ -244,16 +413,30 @@ impl MockServer {
         self.addr.port()
     }
 
-    /// The CA certificate (PEM) that signed its certificate, when serving HTTPS.
+    /// The CA certificate (PEM) at the top of its chain, the one to trust, when serving
+    /// HTTPS.
     #[must_use]
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()
     }
 
-    /// How many requests it has answered.
+    /// The CA certificate (DER) at the top of its chain, when serving HTTPS.
+    #[must_use]
+    pub fn ca_der(&self) -> Option<&[u8]> {
+        self.ca_der.as_deref()
+    }
+
+    /// How many requests to LWA's endpoints (token and code pair) it has read, whatever
+    /// the answer; requests to its `/mock/` endpoints do not count. `GET /mock/stats`
+    /// reports the same number.
     #[must_use]
     pub fn requests(&self) -> usize {
         self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Turns refresh-token rotation on or off (as `POST /mock/rotate?on=1` or `?on=0`).
+    pub fn set_rotate_refresh_tokens(&self, on: bool) {
+        self.shared.rotate.store(on, Ordering::SeqCst);
     }
 
     /// Approves a device code by its user code, as the user would on the web page.
@@ -277,9 +460,10 @@ impl MockServer {
         token
     }
 
-    /// Revokes every refresh token (the user removed the device).
-    pub fn revoke_all(&self) {
-        self.shared.state().refresh_tokens.clear();
+    /// Revokes every refresh token (the user removed the device) and returns how many
+    /// there were.
+    pub fn revoke_all(&self) -> usize {
+        revoke_all(&self.shared)
     }
 
     /// Whether `access_token` was issued by this server.
@@ -333,7 +517,14 @@ fn accept_loop(
                 let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
                 let _ = match tls {
                     Some(config) => match ServerConnection::new(config) {
-                        Ok(conn) => serve(&mut StreamOwned::new(conn, stream), &shared),
+                        Ok(conn) => {
+                            let mut tls = StreamOwned::new(conn, stream);
+                            let served = serve(&mut tls, &shared);
+                            // End cleanly, so that a client reading to the end sees the end
+                            // of the answer, not a truncation.
+                            tls.conn.send_close_notify();
+                            served.and_then(|()| tls.flush())
+                        }
                         Err(e) => Err(io::Error::other(e)),
                     },
                     None => serve(&mut { stream }, &shared),
@@ -387,17 +578,25 @@ fn serve(io: &mut (impl Read + Write), shared: &Shared) -> io::Result<()> {
         }
         filled += n;
     }
-    shared.requests.fetch_add(1, Ordering::SeqCst);
     let body = buf
         .get(head_len..head_len + content_length)
         .unwrap_or_default();
     let (path, query) = path.split_once('?').unwrap_or((path.as_str(), ""));
-    let params = if method == "GET" {
+    let lower = path.to_ascii_lowercase();
+    if matches!(lower.as_str(), TOKEN_PATH | CODE_PAIR_PATH) {
+        shared.requests.fetch_add(1, Ordering::SeqCst);
+    }
+    // LWA's endpoints read a POST's form body only; the look-alike's own take the query
+    // string too, so that `POST /mock/rotate?on=1` works.
+    let mut params = if method == "GET" || lower.starts_with("/mock/") {
         parse_form(query.as_bytes())
     } else {
-        parse_form(body)
+        Params::new()
     };
-    let (status, json) = route(shared, &method, path, &params);
+    if method != "GET" {
+        params.extend(parse_form(body));
+    }
+    let (status, json) = route(shared, &method, &lower, &params);
     respond(io, status, &json)
 }
 
@@ -423,11 +622,16 @@ fn respond(io: &mut impl Write, status: u16, json: &str) -> io::Result<()> {
 
 type Params = HashMap<String, String>;
 
+/// LWA's token endpoint, in lower case (LWA spells it `/auth/o2/token`).
+const TOKEN_PATH: &str = "/auth/o2/token";
+/// LWA's code-pair endpoint, in lower case (LWA spells it `/auth/O2/create/codepair`).
+const CODE_PAIR_PATH: &str = "/auth/o2/create/codepair";
+
+/// Answers a request for `path` (in lower case).
 fn route(shared: &Shared, method: &str, path: &str, p: &Params) -> (u16, String) {
-    let lower = path.to_ascii_lowercase();
-    match (method, lower.as_str()) {
-        ("POST", "/auth/o2/token") => token(shared, p),
-        ("POST", "/auth/o2/create/codepair") => code_pair(shared, p),
+    match (method, path) {
+        ("POST", TOKEN_PATH) => token(shared, p),
+        ("POST", CODE_PAIR_PATH) => code_pair(shared, p),
         ("GET" | "POST", "/mock/approve") => {
             let code = p.get("user_code").map_or("", String::as_str);
             if approve(shared, code) {
@@ -446,9 +650,27 @@ fn route(shared: &Shared, method: &str, path: &str, p: &Params) -> (u16, String)
             }
             None => missing("redirect_uri"),
         },
-        (_, "/auth/o2/token" | "/auth/o2/create/codepair") => {
+        ("POST", "/mock/revoke") => (200, format!(r#"{{"revoked":{}}}"#, revoke_all(shared))),
+        ("POST", "/mock/rotate") => match p.get("on").map(String::as_str) {
+            Some(on @ ("1" | "0" | "true" | "false")) => {
+                let on = matches!(on, "1" | "true");
+                shared.rotate.store(on, Ordering::SeqCst);
+                (200, format!(r#"{{"rotate":{on}}}"#))
+            }
+            Some(_) => (400, error_json("invalid_request", "on must be 1 or 0")),
+            None => missing("on"),
+        },
+        ("GET", "/mock/stats") => (
+            200,
+            format!(
+                r#"{{"requests":{}}}"#,
+                shared.requests.load(Ordering::SeqCst)
+            ),
+        ),
+        (_, TOKEN_PATH | CODE_PAIR_PATH | "/mock/authorize" | "/mock/revoke" | "/mock/rotate") => {
             (405, error_json("invalid_request", "use POST"))
         }
+        (_, "/mock/stats") => (405, error_json("invalid_request", "use GET")),
         _ => (404, error_json("invalid_request", "no such endpoint")),
     }
 }
@@ -548,7 +770,7 @@ fn token(shared: &Shared, p: &Params) -> (u16, String) {
             if !known {
                 return invalid_grant("refresh_token");
             }
-            if shared.config.rotate_refresh_tokens {
+            if shared.rotate.load(Ordering::SeqCst) {
                 shared.state().refresh_tokens.retain(|t| t != refresh);
                 issue(shared, None)
             } else {
@@ -590,7 +812,14 @@ fn token(shared: &Shared, p: &Params) -> (u16, String) {
             if too_fast {
                 return (400, error_json("slow_down", "Polling too fast"));
             }
-            if !pair.approved && !shared.config.auto_approve {
+            let approved = pair.approved
+                || shared.config.auto_approve
+                || shared
+                    .config
+                    .approve_after_polls
+                    .is_some_and(|n| pair.pending_polls >= n);
+            if !approved {
+                pair.pending_polls = pair.pending_polls.saturating_add(1);
                 return (
                     400,
                     error_json("authorization_pending", "Authorization pending"),
@@ -659,6 +888,7 @@ fn code_pair(shared: &Shared, p: &Params) -> (u16, String) {
         interval: Duration::from_secs(u64::from(interval)),
         last_poll: None,
         approved: false,
+        pending_polls: 0,
     });
     (
         200,
@@ -689,6 +919,13 @@ fn issue(shared: &Shared, keep_refresh: Option<&String>) -> (u16, String) {
             shared.config.token_lifetime
         ),
     )
+}
+
+fn revoke_all(shared: &Shared) -> usize {
+    let mut state = shared.state();
+    let n = state.refresh_tokens.len();
+    state.refresh_tokens.clear();
+    n
 }
 
 fn approve(shared: &Shared, user_code: &str) -> bool {

@@ -116,16 +116,57 @@ enum Command {
     /// Print a new PKCE code_verifier and its S256 code_challenge.
     Pkce,
     /// Run the local LWA look-alike until interrupted.
-    MockServer {
-        /// Port on 127.0.0.1 (0 picks a free one).
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// Serve HTTPS with a certificate from a CA made for this run.
-        #[arg(long)]
-        tls: bool,
-    },
+    ///
+    /// Besides LWA's endpoints it answers test controls: GET or POST /mock/approve?user_code=CODE
+    /// approves a device code; POST /mock/revoke revokes every refresh token ({"revoked":N});
+    /// POST /mock/rotate?on=1 or ?on=0 turns refresh-token rotation on or off
+    /// ({"rotate":true|false}); GET /mock/stats counts requests to LWA's endpoints
+    /// ({"requests":N}).
+    MockServer(MockArgs),
     /// Walk through device-login, refresh and token against the built-in look-alike.
     Demo,
+}
+
+/// `lwa mock-server`'s options.
+#[derive(Args, Debug)]
+struct MockArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Serve HTTPS with a certificate from a CA made for this run.
+    #[arg(long)]
+    tls: bool,
+    /// Certificate chain: p256 (CA and leaf, ECDSA P-256) or rsa (RSA 2048 root,
+    /// intermediate and leaf, like Amazon's; the server sends leaf and intermediate). With
+    /// --tls.
+    #[arg(long, value_enum, default_value_t = ChainArg::P256, requires = "tls")]
+    chain: ChainArg,
+    /// A DNS name or IP address for the server certificate; repeat for more. Replaces the
+    /// default names localhost, 127.0.0.1 and ::1 (the printed origin stays
+    /// https://localhost:PORT). With --tls.
+    #[arg(long = "name", value_name = "NAME", requires = "tls")]
+    names: Vec<String>,
+    /// Approve a device code by itself after N polls answered authorization_pending (poll
+    /// N+1 gets tokens).
+    #[arg(long, value_name = "N")]
+    approve_after_polls: Option<u32>,
+    /// Polling interval in seconds handed out with a code pair; polling faster gets slow_down.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    poll_interval: u32,
+    /// Start with refresh-token rotation on: every refresh hands out a new refresh token and
+    /// revokes the old one (POST /mock/rotate changes it while running).
+    #[arg(long)]
+    rotate: bool,
+    /// Write the CA certificate (PEM) to PATH instead of a file in the temporary directory.
+    /// With --tls.
+    #[arg(long, value_name = "PATH", requires = "tls")]
+    ca_out: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum ChainArg {
+    P256,
+    Rsa,
 }
 
 /// A failure and its exit code.
@@ -185,7 +226,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
     let g = &cli.global;
     match &cli.command {
         Command::Pkce => pkce(g),
-        Command::MockServer { port, tls } => mock_server(*port, *tls),
+        Command::MockServer(args) => mock_server(args),
         Command::Demo => demo(g),
         Command::Exchange {
             code,
@@ -580,15 +621,33 @@ fn pkce(g: &Global) -> Result<(), Fail> {
 }
 
 #[cfg(feature = "mock")]
-fn mock_server(port: u16, tls: bool) -> Result<(), Fail> {
-    use lwa_std::mock::{MockConfig, MockServer};
-    let config = MockConfig::default();
-    let server = MockServer::start(config.clone(), tls, port)
+fn mock_server(args: &MockArgs) -> Result<(), Fail> {
+    use lwa_std::mock::{Chain, MockConfig, MockServer};
+    let defaults = MockConfig::default();
+    let config = MockConfig {
+        poll_interval: args.poll_interval,
+        rotate_refresh_tokens: args.rotate,
+        approve_after_polls: args.approve_after_polls,
+        chain: match args.chain {
+            ChainArg::P256 => Chain::P256,
+            ChainArg::Rsa => Chain::Rsa2048,
+        },
+        names: if args.names.is_empty() {
+            defaults.names.clone()
+        } else {
+            args.names.clone()
+        },
+        ..defaults
+    };
+    let port = args.port;
+    let server = MockServer::start(config.clone(), args.tls, port)
         .map_err(|e| Fail::Config(format!("cannot start the look-alike on port {port}: {e}")))?;
     println!("LWA look-alike at {}", server.origin());
     println!("client ID: {}", config.client_id);
     if let Some(pem) = server.ca_pem() {
-        let path = std::env::temp_dir().join(format!("lwa-mock-ca-{}.pem", server.port()));
+        let path = args.ca_out.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("lwa-mock-ca-{}.pem", server.port()))
+        });
         std::fs::write(&path, pem)
             .map_err(|e| Fail::Config(format!("cannot write {}: {e}", path.display())))?;
         println!(
@@ -608,7 +667,7 @@ fn mock_server(port: u16, tls: bool) -> Result<(), Fail> {
 }
 
 #[cfg(not(feature = "mock"))]
-fn mock_server(_port: u16, _tls: bool) -> Result<(), Fail> {
+fn mock_server(_args: &MockArgs) -> Result<(), Fail> {
     Err(Fail::Config(
         "this lwa was built without the `mock` feature".into(),
     ))
