@@ -99,12 +99,15 @@ fn config<'a>(host: &'a str) -> TlsConfig<'a> {
 
 /// Opens a verified TLS 1.3 connection over a blocking stream.
 ///
+/// The connection borrows the socket and the record buffers; `server` (host name and CA) is
+/// needed only during the handshake.
+///
 /// # Errors
 /// Any [`TlsError`]: `InvalidCertificate` for a chain that does not lead to the CA or a
 /// certificate for another host, `InvalidSignature`, I/O errors, ...
 pub fn open_blocking<'b, S, R>(
     socket: S,
-    server: &ServerIdentity<'b>,
+    server: &ServerIdentity<'_>,
     rng: R,
     read_record: &'b mut [u8],
     write_record: &'b mut [u8],
@@ -127,7 +130,7 @@ where
 #[cfg(feature = "async")]
 pub async fn open<'b, S, R>(
     socket: S,
-    server: &ServerIdentity<'b>,
+    server: &ServerIdentity<'_>,
     rng: R,
     read_record: &'b mut [u8],
     write_record: &'b mut [u8],
