@@ -1,0 +1,204 @@
+//! A Cortex-M4 firmware (QEMU's MPS2-AN386) that keeps an LWA session over verified TLS 1.3
+//! against lwa's look-alike, through lwa-embedded's blocking driver (`bin/blocking.rs`) or
+//! its async driver on embassy's executor (`bin/async.rs`), and measures the whole path:
+//! flash, static RAM, peak stack, heap. The host side is `harness.py`; see README.md.
+
+#![no_std]
+
+pub mod board;
+pub mod measure;
+pub mod net;
+pub mod scenario;
+pub mod store;
+pub mod wire;
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m_semihosting::{debug, hprintln};
+use lwa_embedded::core::session::{Instant, Session};
+use lwa_embedded::{DriveError, EXCHANGE_BUFFER_LEN, Next};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use static_cell::{ConstStaticCell, StaticCell};
+
+use crate::net::{Connector, READ_RECORD_LEN, WRITE_RECORD_LEN};
+use crate::store::{Never, RamStore};
+use crate::wire::Wire;
+
+/// The chain this build verifies, as the harness names it.
+pub const CHAIN: &str = if cfg!(feature = "rsa") { "rsa" } else { "p256" };
+
+static READ_RECORD: ConstStaticCell<[u8; READ_RECORD_LEN]> =
+    ConstStaticCell::new([0; READ_RECORD_LEN]);
+static WRITE_RECORD: ConstStaticCell<[u8; WRITE_RECORD_LEN]> =
+    ConstStaticCell::new([0; WRITE_RECORD_LEN]);
+static EXCHANGE: ConstStaticCell<[u8; EXCHANGE_BUFFER_LEN]> =
+    ConstStaticCell::new([0; EXCHANGE_BUFFER_LEN]);
+static CA: ConstStaticCell<[u8; 2048]> = ConstStaticCell::new([0; 2048]);
+static SESSION: StaticCell<Session<'static>> = StaticCell::new();
+
+/// What every firmware of this crate starts with.
+pub struct Parts {
+    /// Opens connections.
+    pub connector: Connector,
+    /// Keeps the refresh token.
+    pub store: RamStore,
+    /// The session (in a static: 4.9 KiB).
+    pub session: &'static mut Session<'static>,
+    /// The exchange buffer.
+    pub buf: &'static mut [u8],
+}
+
+/// Random values for the session's retry jitter (xorshift; not for keys).
+pub fn jitter() -> u32 {
+    static STATE: AtomicU32 = AtomicU32::new(0x9E37_79B9);
+    let mut x = STATE.load(Ordering::Relaxed);
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    STATE.store(x, Ordering::Relaxed);
+    x
+}
+
+/// The session's clock as the drivers take it.
+pub fn clock() -> Instant {
+    board::now()
+}
+
+/// Starts the clock and the UART, paints the stack, and fetches the run's root CA from the
+/// harness (a device keeps it in flash; this one learns it because the look-alike's CA is
+/// made for each run), then builds the connector. `None` if the harness did not answer.
+pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connector> {
+    measure::paint_stack();
+    board::start_clock(syst);
+    #[cfg(feature = "rsa")]
+    measure::init_heap();
+    let mut wire = Wire::new(board::Uart::init());
+    let ca = CA.take();
+    let mut command = [0u8; 16];
+    let command = concat(&mut command, "start ", CHAIN)?;
+    let n = wire.control(command, ca).await.ok()?;
+    let ca: &'static [u8] = ca.get(..n)?;
+    // A device seeds from its true random number generator; QEMU's MPS2 has none, and a
+    // test has no secret to protect, so the seed is fixed and the boot time stirs it.
+    let mut seed = *b"lwa device test seed, not random";
+    seed[0] ^= board::uptime_ms() as u8;
+    Some(Connector::new(
+        wire,
+        ca,
+        ChaCha20Rng::from_seed(seed),
+        READ_RECORD.take(),
+        WRITE_RECORD.take(),
+    ))
+}
+
+/// [`boot_connector`], and the session, store and exchange buffer the drivers need.
+pub async fn boot(syst: cortex_m::peripheral::SYST) -> Option<Parts> {
+    let connector = boot_connector(syst).await?;
+    Some(Parts {
+        connector,
+        store: RamStore::new(),
+        session: SESSION.init(Session::new(scenario::CONFIG)),
+        buf: EXCHANGE.take(),
+    })
+}
+
+fn concat<'a>(out: &'a mut [u8], a: &str, b: &str) -> Option<&'a str> {
+    let n = a.len() + b.len();
+    out.get_mut(..a.len())?.copy_from_slice(a.as_bytes());
+    out.get_mut(a.len()..n)?.copy_from_slice(b.as_bytes());
+    core::str::from_utf8(out.get(..n)?).ok()
+}
+
+/// Prints the measurements and exits QEMU: 0 when every check passed.
+pub fn finish(driver: &str, ok: bool, connector: &Connector) -> ! {
+    let stack = measure::stack_used();
+    hprintln!("driver: {}, chain: {}", driver, CHAIN);
+    hprintln!("peak stack: {} bytes", stack);
+    hprintln!("static RAM: {} bytes", measure::static_ram());
+    #[cfg(feature = "rsa")]
+    {
+        let (peak, size) = measure::heap_peak();
+        hprintln!("heap peak: {} bytes (of {})", peak, size);
+    }
+    #[cfg(not(feature = "rsa"))]
+    hprintln!("heap peak: 0 bytes (no allocator)");
+    let s = connector.wire.stats;
+    hprintln!(
+        "wire: {} connections, {} bytes sent, {} received; last handshake {} ms",
+        s.connections,
+        s.sent,
+        s.received,
+        connector.last_handshake_ms
+    );
+    hprintln!(
+        "{}",
+        if ok {
+            "all checks passed"
+        } else {
+            "CHECKS FAILED"
+        }
+    );
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+/// The blocking driver as this firmware builds it.
+pub type BlockingDriver =
+    lwa_embedded::blocking::Driver<Connector, RamStore, fn() -> Instant, fn() -> u32>;
+/// The async driver as this firmware builds it.
+pub type AsyncDriver =
+    lwa_embedded::asynch::Driver<Connector, RamStore, fn() -> Instant, fn() -> u32>;
+
+impl scenario::Drive for BlockingDriver {
+    async fn drive<'s>(
+        &mut self,
+        session: &'s mut Session<'static>,
+        endpoint: &lwa_embedded::core::endpoint::Endpoint<'_>,
+        buf: &mut [u8],
+    ) -> Result<Next<'s>, DriveError<Never>> {
+        lwa_embedded::blocking::Driver::drive(self, session, endpoint, buf)
+    }
+    async fn connect_only(
+        &mut self,
+        endpoint: &lwa_embedded::core::endpoint::Endpoint<'_>,
+    ) -> Result<(), net::ConnectError> {
+        lwa_embedded::blocking::Connect::connect(&mut self.connector, endpoint).map(drop)
+    }
+    fn connector(&mut self) -> &mut Connector {
+        &mut self.connector
+    }
+    fn store(&self) -> &RamStore {
+        &self.store
+    }
+}
+
+impl scenario::Drive for AsyncDriver {
+    async fn drive<'s>(
+        &mut self,
+        session: &'s mut Session<'static>,
+        endpoint: &lwa_embedded::core::endpoint::Endpoint<'_>,
+        buf: &mut [u8],
+    ) -> Result<Next<'s>, DriveError<Never>> {
+        lwa_embedded::asynch::Driver::drive(self, session, endpoint, buf).await
+    }
+    async fn connect_only(
+        &mut self,
+        endpoint: &lwa_embedded::core::endpoint::Endpoint<'_>,
+    ) -> Result<(), net::ConnectError> {
+        lwa_embedded::asynch::Connect::connect(&mut self.connector, endpoint)
+            .await
+            .map(drop)
+    }
+    fn connector(&mut self) -> &mut Connector {
+        &mut self.connector
+    }
+    fn store(&self) -> &RamStore {
+        &self.store
+    }
+}

@@ -1,0 +1,139 @@
+//! The connector the drivers open connections with: a TCP connection over the [`Wire`], and
+//! embedded-tls on top, verified against the run's root CA and the endpoint's host name.
+
+use embedded_tls::{Aes128GcmSha256, TlsError};
+use lwa_embedded::core::endpoint::Endpoint;
+use lwa_embedded::tls::{ServerIdentity, open, open_blocking};
+use rand_chacha::ChaCha20Rng;
+
+use crate::board::uptime_ms;
+use crate::wire::{Wire, WireError, block_on};
+
+/// TLS read record buffer: a full TLS record (16 KiB of plaintext, header, tag, padding).
+/// Neither rustls nor Amazon's endpoint accept a smaller max_fragment_length.
+pub const READ_RECORD_LEN: usize = 16_640;
+/// TLS write record buffer: the largest request (2.5 KiB with a 2048-byte token) in one
+/// record.
+pub const WRITE_RECORD_LEN: usize = 4096;
+
+/// Why a connection did not open.
+#[derive(Debug, Clone, Copy)]
+pub enum ConnectError {
+    /// The wire (TCP) failed: refused, or the deadline passed before TLS began.
+    Wire(WireError),
+    /// The TLS handshake failed: certificate refused, signature wrong, I/O, deadline.
+    Tls(TlsError),
+}
+
+/// Opens verified TLS connections over the wire, one per request.
+#[derive(Debug)]
+pub struct Connector {
+    /// The stream to the host.
+    pub wire: Wire,
+    /// The root CA the server's chain must lead to, in DER.
+    pub ca: &'static [u8],
+    /// Randomness for TLS (key shares, client random).
+    pub rng: ChaCha20Rng,
+    read_record: &'static mut [u8],
+    write_record: &'static mut [u8],
+    /// Why the last connection failed, if it did (the driver hands the session only "a
+    /// transport failure").
+    pub last_error: Option<ConnectError>,
+    /// Milliseconds the last successful handshake took, TCP connect included.
+    pub last_handshake_ms: u32,
+}
+
+impl Connector {
+    /// A connector with the given record buffers.
+    pub fn new(
+        wire: Wire,
+        ca: &'static [u8],
+        rng: ChaCha20Rng,
+        read_record: &'static mut [u8],
+        write_record: &'static mut [u8],
+    ) -> Self {
+        Self {
+            wire,
+            ca,
+            rng,
+            read_record,
+            write_record,
+            last_error: None,
+            last_handshake_ms: 0,
+        }
+    }
+}
+
+type Tls<'c> = embedded_tls::TlsConnection<'c, &'c mut Wire, Aes128GcmSha256>;
+type BlockingTls<'c> = embedded_tls::blocking::TlsConnection<'c, &'c mut Wire, Aes128GcmSha256>;
+
+impl lwa_embedded::blocking::Connect for Connector {
+    type Connection<'c> = BlockingTls<'c>;
+    type Error = ConnectError;
+
+    fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<BlockingTls<'_>, ConnectError> {
+        let started = uptime_ms();
+        let identity = ServerIdentity {
+            host: endpoint.host(),
+            ca_der: self.ca,
+        };
+        let result = match block_on(self.wire.connect(endpoint.host(), endpoint.port())) {
+            Err(e) => Err(ConnectError::Wire(e)),
+            Ok(()) => open_blocking(
+                &mut self.wire,
+                &identity,
+                &mut self.rng,
+                self.read_record,
+                self.write_record,
+            )
+            .map_err(ConnectError::Tls),
+        };
+        match result {
+            Ok(tls) => {
+                self.last_error = None;
+                self.last_handshake_ms = uptime_ms().wrapping_sub(started);
+                Ok(tls)
+            }
+            Err(e) => {
+                self.last_error = Some(e);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl lwa_embedded::asynch::Connect for Connector {
+    type Connection<'c> = Tls<'c>;
+    type Error = ConnectError;
+
+    async fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<Tls<'_>, ConnectError> {
+        let started = uptime_ms();
+        let identity = ServerIdentity {
+            host: endpoint.host(),
+            ca_der: self.ca,
+        };
+        let result = match self.wire.connect(endpoint.host(), endpoint.port()).await {
+            Err(e) => Err(ConnectError::Wire(e)),
+            Ok(()) => open(
+                &mut self.wire,
+                &identity,
+                &mut self.rng,
+                self.read_record,
+                self.write_record,
+            )
+            .await
+            .map_err(ConnectError::Tls),
+        };
+        match result {
+            Ok(tls) => {
+                self.last_error = None;
+                self.last_handshake_ms = uptime_ms().wrapping_sub(started);
+                Ok(tls)
+            }
+            Err(e) => {
+                self.last_error = Some(e);
+                Err(e)
+            }
+        }
+    }
+}
