@@ -443,6 +443,24 @@ fn jitter(t: Duration, random: u32) -> Duration {
     Duration::from_millis(low + u64::from(random) % span)
 }
 
+/// Whether `token` fits a token buffer.
+fn fits(token: &str) -> Result<(), CapacityError> {
+    if token.len() <= MAX_TOKEN_LEN {
+        Ok(())
+    } else {
+        Err(CapacityError {
+            required: token.len(),
+            capacity: MAX_TOKEN_LEN,
+        })
+    }
+}
+
+/// Writes `token` (checked with [`fits`]) into `slot`'s buffer, reusing it when there is one.
+fn set_in_place(slot: &mut Option<SecretBuf<MAX_TOKEN_LEN>>, token: &str) {
+    // Cannot fail after `fits`; were it to, the slot keeps its old value.
+    let _ = slot.get_or_insert_with(SecretBuf::new).set(token);
+}
+
 /// The lifecycle state machine. See the [module docs](self).
 #[derive(Debug)]
 pub struct Session<'c> {
@@ -492,6 +510,43 @@ impl<'c> Session<'c> {
         }
     }
 
+    /// Starts over with `config`, as [`Session::new`] would, forgetting every token and the
+    /// linking state (the buffers are wiped). For a sign-out or a restart of a session that
+    /// lives in a `static`: assigning `Session::new(..)` would build a second 4.9 KiB session
+    /// on the stack first.
+    ///
+    /// ```
+    /// use lwa_core::session::{Action, Config, Instant, Session};
+    /// let mut s = Session::new(Config::new("client"));
+    /// s.restore_refresh_token("Atzr|x").unwrap();
+    /// s.reset(Config::new("client"));
+    /// assert!(s.refresh_token().is_none());
+    /// assert_eq!(s.poll(Instant::from_millis(0)), Action::SignIn);
+    /// ```
+    pub fn reset(&mut self, config: Config<'c>) {
+        self.config = config;
+        self.access = None;
+        self.refresh = None;
+        self.storage = Storage::Clean;
+        self.store_backoff = Backoff::default();
+        self.phase = Phase::Idle;
+        self.in_flight = None;
+        self.backoff = Backoff::default();
+        self.code = None;
+    }
+
+    /// Keeps `token` (checked with [`fits`]) as the access token, in place.
+    fn set_access(&mut self, token: &str, expires_at: Instant, refresh_at: Instant) {
+        let access = self.access.get_or_insert_with(|| Access {
+            token: SecretBuf::new(),
+            expires_at,
+            refresh_at,
+        });
+        let _ = access.token.set(token);
+        access.expires_at = expires_at;
+        access.refresh_at = refresh_at;
+    }
+
     /// Takes the refresh token loaded from storage at start-up (no store is asked for).
     ///
     /// # Errors
@@ -504,8 +559,8 @@ impl<'c> Session<'c> {
     /// assert!(matches!(s.poll(Instant::from_millis(0)), Action::Send(_)));
     /// ```
     pub fn restore_refresh_token(&mut self, token: &str) -> Result<(), SessionError> {
-        let buf = SecretBuf::try_from_str(token).map_err(SessionError::TooLong)?;
-        self.refresh = Some(buf);
+        fits(token).map_err(SessionError::TooLong)?;
+        set_in_place(&mut self.refresh, token);
         if !matches!(self.phase, Phase::Stopped(_)) {
             self.phase = Phase::Idle;
         }
@@ -531,14 +586,10 @@ impl<'c> Session<'c> {
         token: &str,
         expires_at: Instant,
     ) -> Result<(), SessionError> {
-        let buf = SecretBuf::try_from_str(token).map_err(SessionError::TooLong)?;
+        fits(token).map_err(SessionError::TooLong)?;
         let margin = self.config.refresh_margin;
         let refresh_at = Instant(expires_at.0.saturating_sub(duration_ms(margin)));
-        self.access = Some(Access {
-            token: buf,
-            expires_at,
-            refresh_at,
-        });
+        self.set_access(token, expires_at, refresh_at);
         Ok(())
     }
 
@@ -848,21 +899,19 @@ impl<'c> Session<'c> {
         match result {
             Ok(Outcome::Token(token)) if kind != InFlight::CodePair => {
                 let expires_in = token.expires_in.unwrap_or(DEFAULT_EXPIRES_IN);
-                let mut access = SecretBuf::new();
-                if let Err(e) = access.set(token.access_token.expose()) {
+                let access = token.access_token.expose();
+                let new_refresh = token
+                    .refresh_token
+                    .map(|t| t.expose())
+                    .filter(|new| self.refresh.as_ref().is_none_or(|old| old.expose() != *new));
+                // Both checked before either is kept: a token that does not fit changes
+                // nothing. Tokens are written in place (no 2 KiB temporaries on the stack).
+                if let Err(e) = fits(access).and_then(|()| new_refresh.map_or(Ok(()), fits)) {
                     self.backoff.fail(now, None, random);
                     return Err(SessionError::TooLong(e));
                 }
-                let new_refresh = token.refresh_token.map(|t| t.expose());
-                if let Some(new) = new_refresh
-                    && self.refresh.as_ref().is_none_or(|old| old.expose() != new)
-                {
-                    let mut buf = SecretBuf::new();
-                    if let Err(e) = buf.set(new) {
-                        self.backoff.fail(now, None, random);
-                        return Err(SessionError::TooLong(e));
-                    }
-                    self.refresh = Some(buf);
+                if let Some(new) = new_refresh {
+                    set_in_place(&mut self.refresh, new);
                     self.storage = Storage::Persist;
                     self.store_backoff.reset();
                 }
@@ -872,11 +921,7 @@ impl<'c> Session<'c> {
                     .saturating_sub(self.config.refresh_margin)
                     .max(lifetime / 2);
                 let refresh_at = sent_at.plus(ahead).max(now.plus(MIN_REFRESH_INTERVAL));
-                self.access = Some(Access {
-                    token: access,
-                    expires_at,
-                    refresh_at,
-                });
+                self.set_access(access, expires_at, refresh_at);
                 self.backoff.reset();
                 self.phase = Phase::Idle;
                 Ok(())
@@ -1089,6 +1134,41 @@ mod tests {
     }
 
     /// Refreshes at `t` and answers with a rotated refresh token, confirming the store.
+    #[test]
+    fn a_token_that_does_not_fit_changes_nothing() {
+        let mut s = Session::new(Config::new("c"));
+        s.restore_refresh_token("Atzr|old").unwrap();
+        refresh_ok(&mut s, 0, "Atza|one", "Atzr|kept");
+        let long = "x".repeat(MAX_TOKEN_LEN + 1);
+        // A fitting access token with a refresh token one byte too long: neither is kept.
+        let t = s.poll_timeout(at(0)).unwrap().as_millis();
+        assert!(matches!(
+            s.poll(at(t)),
+            Action::Send(Request::Refresh { .. })
+        ));
+        assert_eq!(
+            s.handle_response(at(t), at(t), Ok(token("Atza|two", Some(&long), 3600)), 0),
+            Err(SessionError::TooLong(CapacityError {
+                required: MAX_TOKEN_LEN + 1,
+                capacity: MAX_TOKEN_LEN
+            }))
+        );
+        assert_eq!(s.refresh_token().unwrap().expose(), "Atzr|kept");
+        assert_eq!(s.access_token(at(t)).unwrap().expose(), "Atza|one");
+        // An exactly full-size pair is kept, in place of the old one.
+        let full = "y".repeat(MAX_TOKEN_LEN);
+        let t2 = s.poll_timeout(at(t)).unwrap().as_millis();
+        assert!(matches!(
+            s.poll(at(t2)),
+            Action::Send(Request::Refresh { .. })
+        ));
+        s.handle_response(at(t2), at(t2), Ok(token(&full, Some(&full), 3600)), 0)
+            .unwrap();
+        assert_eq!(persisted(s.poll(at(t2))), Some(full.as_str()));
+        s.handle_persisted(at(t2), true, 0).unwrap();
+        assert_eq!(s.access_token(at(t2)).unwrap().expose(), full);
+    }
+
     fn refresh_ok(s: &mut Session<'_>, t: u64, access: &str, refresh: &str) {
         assert!(matches!(
             s.poll(at(t)),
