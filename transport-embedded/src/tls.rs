@@ -97,7 +97,8 @@ fn config<'a>(host: &'a str) -> TlsConfig<'a> {
     config
 }
 
-/// Opens a verified TLS 1.3 connection over a blocking stream.
+/// Opens a verified TLS 1.3 connection over a blocking stream, keeping up to
+/// [`DEFAULT_CERT_SIZE`] bytes of the server's certificate chain during the handshake.
 ///
 /// The connection borrows the socket and the record buffers; `server` (host name and CA) is
 /// needed only during the handshake.
@@ -116,9 +117,35 @@ where
     S: embedded_io::Read + embedded_io::Write,
     R: CryptoRngCore,
 {
+    open_blocking_with::<S, R, DEFAULT_CERT_SIZE>(socket, server, rng, read_record, write_record)
+}
+
+/// [`open_blocking`] with room for `CERT_SIZE` bytes of the server's certificate chain.
+///
+/// The verifier keeps a copy of the chain as sent (every certificate, root excluded) until
+/// the server's signature is checked, and embedded-tls builds that copy on the stack: each
+/// byte of `CERT_SIZE` costs about two bytes of peak stack. Size it to the chain your
+/// endpoint sends: about 3.3 KiB for Amazon's RSA leaf and intermediate (the default, 4096,
+/// holds it), under 2 KiB for a P-256 leaf and intermediate. A chain that does not fit is
+/// refused with `TlsError::OutOfMemory`.
+///
+/// # Errors
+/// As [`open_blocking`].
+pub fn open_blocking_with<'b, S, R, const CERT_SIZE: usize>(
+    socket: S,
+    server: &ServerIdentity<'_>,
+    rng: R,
+    read_record: &'b mut [u8],
+    write_record: &'b mut [u8],
+) -> Result<embedded_tls::blocking::TlsConnection<'b, S, Aes128GcmSha256>, TlsError>
+where
+    S: embedded_io::Read + embedded_io::Write,
+    R: CryptoRngCore,
+{
     let mut tls = embedded_tls::blocking::TlsConnection::new(socket, read_record, write_record);
     let config = config(server.host);
-    let provider: VerifyingProvider<'_, R> = VerifyingProvider::new(server.ca_der, rng);
+    let provider: VerifyingProvider<'_, R, NoClock, CERT_SIZE> =
+        VerifyingProvider::new(server.ca_der, rng);
     tls.open(TlsContext::new(&config, provider))?;
     Ok(tls)
 }
@@ -139,9 +166,30 @@ where
     S: embedded_io_async::Read + embedded_io_async::Write + 'b,
     R: CryptoRngCore,
 {
+    open_with::<S, R, DEFAULT_CERT_SIZE>(socket, server, rng, read_record, write_record).await
+}
+
+/// [`open`] with room for `CERT_SIZE` bytes of the server's certificate chain (see
+/// [`open_blocking_with`]).
+///
+/// # Errors
+/// As [`open_blocking`].
+#[cfg(feature = "async")]
+pub async fn open_with<'b, S, R, const CERT_SIZE: usize>(
+    socket: S,
+    server: &ServerIdentity<'_>,
+    rng: R,
+    read_record: &'b mut [u8],
+    write_record: &'b mut [u8],
+) -> Result<embedded_tls::TlsConnection<'b, S, Aes128GcmSha256>, TlsError>
+where
+    S: embedded_io_async::Read + embedded_io_async::Write + 'b,
+    R: CryptoRngCore,
+{
     let mut tls = embedded_tls::TlsConnection::new(socket, read_record, write_record);
     let config = config(server.host);
-    let provider: VerifyingProvider<'_, R> = VerifyingProvider::new(server.ca_der, rng);
+    let provider: VerifyingProvider<'_, R, NoClock, CERT_SIZE> =
+        VerifyingProvider::new(server.ca_der, rng);
     tls.open(TlsContext::new(&config, provider)).await?;
     Ok(tls)
 }

@@ -24,7 +24,7 @@ use lwa_embedded::core::endpoint::{Endpoint, Region};
 use lwa_embedded::core::exchange::{Exchange, Outcome};
 use lwa_embedded::core::request::Request;
 use lwa_embedded::core::secret::Secret;
-use lwa_embedded::tls::{ServerIdentity, open_blocking};
+use lwa_embedded::tls::{ServerIdentity, open_blocking, open_blocking_with};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -133,6 +133,35 @@ fn p256_chain_verified_refresh() {
         refresh_over_tls(port, "localhost", &ca.der).unwrap(),
         "Atza|tls-ok"
     );
+}
+
+/// A chain larger than the room given for it is refused, not truncated; the same chain
+/// with room to spare verifies.
+#[test]
+fn a_chain_larger_than_its_room_is_refused() {
+    let ca = ca(KeyPair::generate().unwrap());
+    let open = |cert_room_small: bool| {
+        let port = server(&ca, KeyPair::generate().unwrap(), "localhost");
+        let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 1024]);
+        let identity = ServerIdentity {
+            host: "localhost",
+            ca_der: &ca.der,
+        };
+        let io = FromStd::new(tcp);
+        let (rr, wr) = (&mut read_record[..], &mut write_record[..]);
+        if cert_room_small {
+            open_blocking_with::<_, _, 128>(io, &identity, rand_core::OsRng, rr, wr).map(drop)
+        } else {
+            open_blocking_with::<_, _, 1024>(io, &identity, rand_core::OsRng, rr, wr).map(drop)
+        }
+    };
+    assert!(
+        matches!(open(true), Err(TlsError::OutOfMemory)),
+        "{:?}",
+        open(true)
+    );
+    assert!(open(false).is_ok());
 }
 
 #[test]
