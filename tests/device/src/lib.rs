@@ -15,6 +15,7 @@ pub mod wire;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_semihosting::{debug, hprintln};
+use lwa_embedded::core::request::MAX_TOKEN_LEN;
 use lwa_embedded::core::session::{Instant, Session};
 use lwa_embedded::{DriveError, EXCHANGE_BUFFER_LEN, Next};
 use rand_chacha::ChaCha20Rng;
@@ -34,8 +35,9 @@ static WRITE_RECORD: ConstStaticCell<[u8; WRITE_RECORD_LEN]> =
     ConstStaticCell::new([0; WRITE_RECORD_LEN]);
 static EXCHANGE: ConstStaticCell<[u8; EXCHANGE_BUFFER_LEN]> =
     ConstStaticCell::new([0; EXCHANGE_BUFFER_LEN]);
-static CA: ConstStaticCell<[u8; 2048]> = ConstStaticCell::new([0; 2048]);
+static CA: ConstStaticCell<[u8; 1024]> = ConstStaticCell::new([0; 1024]);
 static SESSION: StaticCell<Session<'static>> = StaticCell::new();
+static RECORD: ConstStaticCell<[u8; MAX_TOKEN_LEN]> = ConstStaticCell::new([0; MAX_TOKEN_LEN]);
 
 /// What every firmware of this crate starts with.
 pub struct Parts {
@@ -97,8 +99,8 @@ pub async fn boot(syst: cortex_m::peripheral::SYST) -> Option<Parts> {
     let connector = boot_connector(syst).await?;
     Some(Parts {
         connector,
-        store: RamStore::new(),
-        session: SESSION.init(Session::new(scenario::CONFIG)),
+        store: RamStore::new(RECORD.take()),
+        session: SESSION.init_with(|| Session::new(scenario::CONFIG)),
         buf: EXCHANGE.take(),
     })
 }

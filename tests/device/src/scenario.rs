@@ -186,7 +186,7 @@ pub async fn run<D: Drive>(d: &mut D, session: &mut Session<'static>, buf: &mut 
     );
 
     // Code-based linking: the look-alike approves the code after two polls.
-    *session = Session::new(CONFIG);
+    session.reset(CONFIG);
     let linked = token(d, session, &lwa, buf).await;
     c.check(
         "code-based linking ends with an access token",
@@ -220,7 +220,7 @@ pub async fn run<D: Drive>(d: &mut D, session: &mut Session<'static>, buf: &mut 
     // A reboot: the session comes back from the store alone and refreshes at once; the
     // look-alike keeps the refresh token, so nothing is written.
     let stopped_rotating = control(d, "rotate 0", &mut answer).await == Some("ok");
-    *session = Session::new(CONFIG);
+    session.reset(CONFIG);
     let restored = d
         .store()
         .refresh_token()

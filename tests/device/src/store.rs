@@ -5,10 +5,11 @@
 use lwa_embedded::core::request::MAX_TOKEN_LEN;
 use lwa_embedded::core::session::{TokenStore, Tokens};
 
-/// The stored refresh token and write counters.
+/// The stored refresh token and write counters. The record itself lives in a static (the
+/// "flash page"); the store is a small handle the driver owns.
 #[derive(Debug)]
 pub struct RamStore {
-    token: [u8; MAX_TOKEN_LEN],
+    token: &'static mut [u8; MAX_TOKEN_LEN],
     len: usize,
     /// Times a refresh token was written.
     pub writes: u32,
@@ -22,11 +23,12 @@ pub struct RamStore {
 pub enum Never {}
 
 impl RamStore {
-    /// An empty store.
+    /// An empty store over `record`.
     #[must_use]
-    pub const fn new() -> Self {
+    pub fn new(record: &'static mut [u8; MAX_TOKEN_LEN]) -> Self {
+        record.fill(0);
         Self {
-            token: [0; MAX_TOKEN_LEN],
+            token: record,
             len: 0,
             writes: 0,
             forgets: 0,
@@ -41,12 +43,6 @@ impl RamStore {
             return None;
         }
         core::str::from_utf8(bytes).ok()
-    }
-}
-
-impl Default for RamStore {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
