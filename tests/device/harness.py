@@ -34,6 +34,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 TIMEOUT = float(os.environ.get("LWA_DEVICE_TIMEOUT", "300"))
+# LWA_QEMU_ICOUNT=1: one instruction per nanosecond of virtual time, so that the firmware's
+# SysTick counts instructions (footprint.py uses it; it runs slower).
+ICOUNT = os.environ.get("LWA_QEMU_ICOUNT") == "1"
 
 
 def log(msg):
@@ -245,6 +248,8 @@ def main():
         if words[0] == "revoke":
             main.call("POST", "/mock/revoke")
             return b"ok"
+        if words[0] == "icount":
+            return b"1" if ICOUNT else b"0"
         if words[0] == "stats":
             body = main.call("GET", "/mock/stats")
             return body.split('"requests":')[1].split("}")[0].split(",")[0].strip().encode()
@@ -259,7 +264,7 @@ def main():
         "-semihosting-config", "enable=on,target=native",
         "-chardev", f"socket,id=wire,host=127.0.0.1,port={port}", "-serial", "chardev:wire",
         "-kernel", firmware,
-    ])
+    ] + (["-icount", "shift=0"] if ICOUNT else []))
     code = 1
     try:
         listener.settimeout(30)

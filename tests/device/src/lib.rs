@@ -73,6 +73,7 @@ pub fn clock() -> Instant {
 pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connector> {
     measure::paint_stack();
     board::start_clock(syst);
+    board::start_busy_counter();
     #[cfg(feature = "rsa")]
     measure::init_heap();
     let mut wire = Wire::new(board::Uart::init());
@@ -85,13 +86,14 @@ pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connecto
     // test has no secret to protect, so the seed is fixed and the boot time stirs it.
     let mut seed = *b"lwa device test seed, not random";
     seed[0] ^= board::uptime_ms() as u8;
-    Some(Connector::new(
+    let connector = Connector::new(
         wire,
         ca,
         ChaCha20Rng::from_seed(seed),
         READ_RECORD.take(),
         WRITE_RECORD.take(),
-    ))
+    );
+    Some(connector)
 }
 
 /// [`boot_connector`], and the session, store and exchange buffer the drivers need.

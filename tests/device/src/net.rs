@@ -46,6 +46,8 @@ pub struct Connector {
     pub last_error: Option<ConnectError>,
     /// Milliseconds the last successful handshake took, TCP connect included.
     pub last_handshake_ms: u32,
+    /// [`Connector::work`] the last successful handshake took.
+    pub last_handshake_work: u64,
 }
 
 impl Connector {
@@ -65,8 +67,22 @@ impl Connector {
             write_record,
             last_error: None,
             last_handshake_ms: 0,
+            last_handshake_work: 0,
         }
     }
+
+    /// Work done since boot, waiting for the host left out: instructions when QEMU runs with
+    /// `-icount shift=0` (one instruction per nanosecond of virtual time), busy time in
+    /// nanoseconds otherwise.
+    #[must_use]
+    pub fn work(&self) -> u64 {
+        work()
+    }
+}
+
+/// See [`Connector::work`].
+fn work() -> u64 {
+    u64::from(crate::board::busy_counts()) * crate::board::INSNS_PER_COUNT
 }
 
 type Tls<'c> = embedded_tls::TlsConnection<'c, &'c mut Wire, Aes128GcmSha256>;
@@ -78,6 +94,7 @@ impl lwa_embedded::blocking::Connect for Connector {
 
     fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<BlockingTls<'_>, ConnectError> {
         let started = uptime_ms();
+        let work = work();
         let identity = ServerIdentity {
             host: endpoint.host(),
             ca_der: self.ca,
@@ -97,6 +114,7 @@ impl lwa_embedded::blocking::Connect for Connector {
             Ok(tls) => {
                 self.last_error = None;
                 self.last_handshake_ms = uptime_ms().wrapping_sub(started);
+                self.last_handshake_work = crate::net::work() - work;
                 Ok(tls)
             }
             Err(e) => {
@@ -113,6 +131,7 @@ impl lwa_embedded::asynch::Connect for Connector {
 
     async fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<Tls<'_>, ConnectError> {
         let started = uptime_ms();
+        let work = work();
         let identity = ServerIdentity {
             host: endpoint.host(),
             ca_der: self.ca,
@@ -133,6 +152,7 @@ impl lwa_embedded::asynch::Connect for Connector {
             Ok(tls) => {
                 self.last_error = None;
                 self.last_handshake_ms = uptime_ms().wrapping_sub(started);
+                self.last_handshake_work = crate::net::work() - work;
                 Ok(tls)
             }
             Err(e) => {

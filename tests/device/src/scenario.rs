@@ -204,7 +204,25 @@ pub async fn run<D: Drive>(d: &mut D, session: &mut Session<'static>, buf: &mut 
     let mut answer = [0u8; 16];
     let rotating = control(d, "rotate 1", &mut answer).await == Some("ok");
     skip_to_refresh(session);
+    let (work, started) = (d.connector().work(), uptime_ms());
     let rotated = token(d, session, &lwa, buf).await;
+    let (work, took) = (
+        d.connector().work() - work,
+        uptime_ms().wrapping_sub(started),
+    );
+    let handshake = d.connector().last_handshake_work;
+    let unit = if control(d, "icount", &mut answer).await == Some("1") {
+        "instructions"
+    } else {
+        "work units (instructions only under -icount)"
+    };
+    hprintln!(
+        "      one refresh: {} {} with the handshake, {} without; {} ms",
+        work,
+        unit,
+        work.saturating_sub(handshake),
+        took
+    );
     let second_refresh = d.store().refresh_token().map(fingerprint);
     c.check(
         "refresh with rotation: new access token, new refresh token stored",

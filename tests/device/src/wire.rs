@@ -152,12 +152,17 @@ impl Wire {
             if let Some(b) = self.uart.try_read() {
                 return Ok(b);
             }
-            if self.expired() {
+            // Waiting for the host is not the firmware's work: the busy counter stops.
+            crate::board::pause_busy();
+            while !crate::board::rx_ready() && !self.expired() {
+                // A real driver would sleep until the UART's receive interrupt; polling
+                // keeps this board support small and costs nothing but host time.
+                yield_now().await;
+            }
+            crate::board::resume_busy();
+            if self.expired() && !crate::board::rx_ready() {
                 return Err(WireError::TimedOut);
             }
-            // A real driver would sleep until the UART's receive interrupt; polling keeps
-            // this board support small and costs nothing but host time under QEMU.
-            yield_now().await;
         }
     }
 

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Measures the device firmware on the Cortex-M4 and prints Markdown tables for
+BENCHMARKS.md: for the P-256 and RSA-2048 builds and for both drivers, flash (the whole
+firmware, the networking part, and what lwa, embedded-tls and its crypto each add), static
+RAM, peak stack, heap high-water, instructions for one refresh with and without the
+handshake (QEMU with -icount shift=0, so the firmware's busy counter counts instructions),
+and the wall time of that refresh under plain QEMU.
+
+Run from this folder: `python3 footprint.py` (needs qemu-system-arm and python3; about five
+minutes). Flash is .text + .rodata + .data from the ELF section headers.
+
+How flash is split: `baseline` (board, clock, report; no network) and `tls_only` (the same
+wire and verified TLS handshake, a fixed request written raw, no lwa) are built beside the
+full firmware. networking = full - baseline; lwa = full - tls_only (lwa-core, lwa-embedded's
+driver and the scenario's own checks); TLS and crypto split tls_only's symbols by crate
+(LTO inlines across crates, so that split is approximate; the subtractions are exact)."""
+
+import os
+import re
+import struct
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ELF = os.path.join(HERE, "target", "thumbv7em-none-eabihf", "release")
+
+TLS = {"embedded_tls", "der", "const_oid", "heapless", "spki", "x509_cert", "pkcs1", "pkcs8"}
+CRYPTO = {"p256", "primeorder", "elliptic_curve", "ecdsa", "crypto_bigint", "aes", "aes_gcm",
+          "ghash", "polyval", "sha2", "digest", "hkdf", "hmac", "cipher", "universal_hash",
+          "crypto_common", "block_buffer", "generic_array", "subtle", "ff", "group", "signature",
+          "rsa", "num_bigint_dig", "num_bigint", "num_traits", "num_integer", "num_iter",
+          "rfc6979", "typenum", "zeroize", "ctr", "inout", "rand_core", "rand_chacha",
+          "ppv_lite86", "smallvec", "spin", "embedded_alloc", "linked_list_allocator",
+          "alloc", "const_default", "sec1", "aead", "zerocopy"}
+
+
+def elf(path):
+    """(sections: name -> size, symbols: [(name, size, section)]) of an ELF32 file."""
+    d = open(path, "rb").read()
+    shoff, = struct.unpack_from("<I", d, 0x20)
+    es, n, si = struct.unpack_from("<HHH", d, 0x2E)
+    hs = [struct.unpack_from("<IIIIIIIIII", d, shoff + i * es) for i in range(n)]
+    st = hs[si]
+    names = d[st[4]:st[4] + st[5]]
+    nm = lambda o: names[o:names.index(b"\0", o)].decode()
+    secs = [(nm(h[0]), h) for h in hs]
+    sizes = {name: h[5] for name, h in secs}
+    symtab = next(h for name, h in secs if name == ".symtab")
+    strh = hs[symtab[6]]
+    strs = d[strh[4]:strh[4] + strh[5]]
+    syms = []
+    for i in range(symtab[5] // 16):
+        name, _, size, _, _, shndx = struct.unpack_from("<IIIBBH", d, symtab[4] + i * 16)
+        if size and 0 < shndx < len(secs):
+            syms.append((strs[name:strs.index(b"\0", name)].decode(), size, secs[shndx][0]))
+    return sizes, syms
+
+
+def crate(symbol):
+    """The crate a mangled Rust symbol belongs to (legacy or v0 mangling); '' if none."""
+    if symbol.startswith("_ZN"):
+        m = re.match(r"_ZN(\d+)", symbol)
+        seg = symbol[m.end():m.end() + int(m.group(1))]
+        seg = seg.replace("_$LT$", "").replace("$LT$", "").replace("$RF$", "").replace("$u20$", " ")
+        seg = seg.lstrip("_. ").removeprefix("mut ")
+        # A blanket impl `<T as krate::Trait>::f` belongs to the trait's crate.
+        m = re.match(r"[A-Z] as (\w+)", seg)
+        if m:
+            return m.group(1)
+        return re.split(r"\.\.|\$| ", seg)[0]
+    if symbol.startswith("_R"):
+        m = re.search(r"C(?:s[0-9a-zA-Z]*_)?(\d+)([A-Za-z_][A-Za-z0-9_]*)", symbol)
+        if m:
+            return m.group(2)[:int(m.group(1))]
+    return ""
+
+
+def flash(sizes):
+    return sizes.get(".text", 0) + sizes.get(".rodata", 0) + sizes.get(".data", 0)
+
+
+def static_ram(sizes):
+    return sizes.get(".data", 0) + sizes.get(".bss", 0) + sizes.get(".uninit", 0)
+
+
+def build(features):
+    args = ["cargo", "build", "--release", "--quiet", "--bins"] + (["--features", features] if features else [])
+    subprocess.run(args, cwd=HERE, check=True)
+    return {b: elf(os.path.join(ELF, b)) for b in ("baseline", "tls_only", "blocking", "async")}
+
+
+def run(features, binary, icount):
+    env = dict(os.environ, LWA_QEMU_ICOUNT="1" if icount else "0")
+    args = ["cargo", "run", "--release", "--quiet", "--bin", binary] + (["--features", features] if features else [])
+    t = time.time()
+    out = subprocess.run(args, cwd=HERE, env=env, capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        sys.exit(f"{binary} ({features or 'p256'}) failed:\n{out.stdout}{out.stderr}")
+    text = out.stdout
+    num = lambda pattern: int(re.search(pattern, text).group(1))
+    result = {"stack": num(r"peak stack: (\d+)"), "heap": num(r"heap peak: (\d+)")}
+    m = re.search(r"one refresh: (\d+) \S+.* with the handshake, (\d+) without; (\d+) ms", text)
+    if m:
+        result.update(work=int(m.group(1)), exchange=int(m.group(2)), ms=int(m.group(3)))
+    return result
+
+
+def kib(n):
+    return f"{n:,} B ({n / 1024:.1f} KiB)".replace(",", " ")
+
+
+def main():
+    rows, splits = [], []
+    for chain, features in (("P-256", ""), ("RSA-2048", "rsa")):
+        elves = build(features)
+        base, tls = flash(elves["baseline"][0]), flash(elves["tls_only"][0])
+        groups = {"embedded-tls + X.509": 0, "crypto": 0, "other": 0}
+        for name, size, sec in elves["tls_only"][1]:
+            if sec not in (".text", ".rodata", ".data"):
+                continue
+            c = crate(name)
+            groups["embedded-tls + X.509" if c in TLS else "crypto" if c in CRYPTO else "other"] += size
+        splits.append((chain, base, tls, groups))
+        for driver in ("blocking", "async"):
+            sizes = elves[driver][0]
+            timed = run(features, driver, icount=False)
+            counted = run(features, driver, icount=True)
+            total = flash(sizes)
+            ram = static_ram(sizes)
+            rows.append((chain, driver, total, total - base, total - tls, ram, timed["stack"], timed["heap"],
+                         counted.get("work"), counted.get("exchange"), timed.get("ms")))
+    print("| chain | driver | flash | networking part | lwa adds | static RAM | peak stack | heap peak "
+          "| RAM in all | instructions, refresh with handshake | without | wall time under QEMU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for chain, driver, total, net, lwa, ram, stack, heap, work, exch, ms in rows:
+        print(f"| {chain} | {driver} | {kib(total)} | {kib(net)} | {kib(lwa)} | {kib(ram)} | {kib(stack)} "
+              f"| {kib(heap)} | **{kib(ram + stack)}** | {work:,} | {exch:,} | {ms} ms |".replace(",", " "))
+    print()
+    print("| chain | baseline (board, report) | TLS-only firmware | of which embedded-tls + X.509 | crypto | other (Rust runtime, wire, board) |")
+    print("|---|---|---|---|---|---|")
+    for chain, base, tls, g in splits:
+        print(f"| {chain} | {kib(base)} | {kib(tls)} | {kib(g['embedded-tls + X.509'])} | {kib(g['crypto'])} | {kib(g['other'])} |")
+    print()
+    print("Static RAM includes the RSA build's 16 KiB heap arena; RAM in all = static RAM + peak stack.")
+
+
+if __name__ == "__main__":
+    main()
