@@ -13,7 +13,8 @@ Names the firmware can connect to, all on 127.0.0.1:
   close.test   reads the ClientHello, sends half a record header, then closes
 anything else is refused, as an unknown name would be.
 
-Controls: `start p256|rsa` starts the look-alikes and answers the root CA in DER;
+Controls: `start p256|rsa` starts the look-alikes and answers the root CA in DER; `time`
+answers the Unix time (what SNTP would give a device);
 `rotate 1|0`, `revoke`, `stats` (LWA requests answered) go to the look-alike's /mock/
 endpoints. Exits with QEMU's exit code (the firmware's verdict); stops everything it
 started, and gives up after TIMEOUT seconds (default 300).
@@ -248,6 +249,8 @@ def main():
         if words[0] == "revoke":
             main.call("POST", "/mock/revoke")
             return b"ok"
+        if words[0] == "time":
+            return str(int(time.time())).encode()
         if words[0] == "icount":
             return b"1" if ICOUNT else b"0"
         if words[0] == "stats":

@@ -94,6 +94,10 @@ fn handshake(port: u16, ca_der: &[u8]) {
     let identity = ServerIdentity {
         host: "localhost",
         ca_der,
+        unix_time: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
     };
     let mut tls = open_blocking(
         FromStd::new(tcp),

@@ -24,7 +24,7 @@ use lwa_embedded::core::endpoint::{Endpoint, Region};
 use lwa_embedded::core::exchange::{Exchange, Outcome};
 use lwa_embedded::core::request::Request;
 use lwa_embedded::core::secret::Secret;
-use lwa_embedded::tls::{ServerIdentity, open_blocking, open_blocking_with};
+use lwa_embedded::tls::{ServerIdentity, open_blocking};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -55,6 +55,11 @@ fn server(ca: &Ca, leaf_key: KeyPair, name: &str) -> u16 {
     let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
     params.distinguished_name.push(DnType::CommonName, name);
     let cert = params.signed_by(&leaf_key, &ca.issuer).unwrap();
+    serve(vec![cert.der().clone()], &leaf_key)
+}
+
+/// Like [`server`], with the chain (leaf first) and the leaf's key given.
+fn serve(chain: Vec<CertificateDer<'static>>, leaf_key: &KeyPair) -> u16 {
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -62,7 +67,7 @@ fn server(ca: &Ca, leaf_key: KeyPair, name: &str) -> u16 {
     .with_protocol_versions(&[&rustls::version::TLS13])
     .unwrap()
     .with_no_client_auth()
-    .with_single_cert(vec![cert.der().clone()], key)
+    .with_single_cert(chain, key)
     .unwrap();
     let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -103,7 +108,11 @@ fn refresh_over_tls(port: u16, host: &str, ca_der: &[u8]) -> Result<String, TlsE
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut read_record = vec![0u8; 16_640];
     let mut write_record = vec![0u8; 4096];
-    let identity = ServerIdentity { host, ca_der };
+    let identity = ServerIdentity {
+        host,
+        ca_der,
+        unix_time: now(),
+    };
     let mut tls = open_blocking(
         FromStd::new(tcp),
         &identity,
@@ -135,33 +144,100 @@ fn p256_chain_verified_refresh() {
     );
 }
 
-/// A chain larger than the room given for it is refused, not truncated; the same chain
-/// with room to spare verifies.
-#[test]
-fn a_chain_larger_than_its_room_is_refused() {
-    let ca = ca(KeyPair::generate().unwrap());
-    let open = |cert_room_small: bool| {
-        let port = server(&ca, KeyPair::generate().unwrap(), "localhost");
-        let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 1024]);
-        let identity = ServerIdentity {
-            host: "localhost",
-            ca_der: &ca.der,
-        };
-        let io = FromStd::new(tcp);
-        let (rr, wr) = (&mut read_record[..], &mut write_record[..]);
-        if cert_room_small {
-            open_blocking_with::<_, _, 128>(io, &identity, rand_core::OsRng, rr, wr).map(drop)
-        } else {
-            open_blocking_with::<_, _, 1024>(io, &identity, rand_core::OsRng, rr, wr).map(drop)
-        }
+/// Seconds since 1970, now.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A leaf for `localhost` with `edit` applied to its parameters, signed by `issuer`.
+fn leaf(
+    issuer: &Issuer<'static, KeyPair>,
+    edit: impl FnOnce(&mut CertificateParams),
+) -> (CertificateDer<'static>, KeyPair) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    edit(&mut params);
+    (params.signed_by(&key, issuer).unwrap().der().clone(), key)
+}
+
+/// Opens a connection to `port` trusting `ca_der` for `localhost` at `unix_time`.
+fn handshake(port: u16, ca_der: &[u8], unix_time: u64) -> Result<(), TlsError> {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 1024]);
+    let identity = ServerIdentity {
+        host: "localhost",
+        ca_der,
+        unix_time,
     };
-    assert!(
-        matches!(open(true), Err(TlsError::OutOfMemory)),
-        "{:?}",
-        open(true)
-    );
-    assert!(open(false).is_ok());
+    open_blocking(
+        FromStd::new(tcp),
+        &identity,
+        rand_core::OsRng,
+        &mut read_record,
+        &mut write_record,
+    )
+    .map(drop)
+}
+
+#[test]
+fn certificates_are_checked_against_the_time_given() {
+    let ca = ca(KeyPair::generate().unwrap());
+    let (cert, key) = leaf(&ca.issuer, |p| {
+        p.not_before = rcgen::date_time_ymd(2030, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2031, 1, 1);
+    });
+    let in_2030 = 1_900_000_000; // 2030-03-17
+    let in_2029 = 1_880_000_000;
+    let in_2032 = 1_960_000_000;
+    let port = serve(vec![cert.clone()], &key);
+    assert!(handshake(port, &ca.der, in_2030).is_ok());
+    let port = serve(vec![cert.clone()], &key);
+    assert!(matches!(
+        handshake(port, &ca.der, in_2029),
+        Err(TlsError::InvalidCertificate)
+    ));
+    let port = serve(vec![cert], &key);
+    assert!(matches!(
+        handshake(port, &ca.der, in_2032),
+        Err(TlsError::InvalidCertificate)
+    ));
+}
+
+/// A certificate that is not a CA cannot sign another, even when its signature is right.
+#[test]
+fn an_intermediate_that_is_not_a_ca_is_refused() {
+    let root = ca(KeyPair::generate().unwrap());
+    let middle_key = KeyPair::generate().unwrap();
+    let mut middle_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    middle_params
+        .distinguished_name
+        .push(DnType::CommonName, "not a CA");
+    middle_params.is_ca = IsCa::ExplicitNoCa;
+    let middle = middle_params.signed_by(&middle_key, &root.issuer).unwrap();
+    let middle_issuer = Issuer::new(middle_params, middle_key);
+    let (cert, key) = leaf(&middle_issuer, |_| {});
+    let port = serve(vec![cert, middle.der().clone()], &key);
+    assert!(matches!(
+        handshake(port, &root.der, now()),
+        Err(TlsError::InvalidCertificate)
+    ));
+}
+
+/// A leaf whose extended key usage excludes TLS servers is refused.
+#[test]
+fn a_leaf_for_clients_only_is_refused() {
+    let ca = ca(KeyPair::generate().unwrap());
+    let (cert, key) = leaf(&ca.issuer, |p| {
+        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    });
+    let port = serve(vec![cert], &key);
+    assert!(matches!(
+        handshake(port, &ca.der, now()),
+        Err(TlsError::InvalidCertificate)
+    ));
 }
 
 #[test]
@@ -178,13 +254,7 @@ fn a_ca_nobody_trusts_is_refused() {
     let stranger = ca(KeyPair::generate().unwrap());
     let port = server(&stranger, KeyPair::generate().unwrap(), "localhost");
     let got = refresh_over_tls(port, "localhost", &trusted.der);
-    assert!(
-        matches!(
-            got,
-            Err(TlsError::InvalidSignature | TlsError::InvalidCertificate)
-        ),
-        "{got:?}"
-    );
+    assert!(matches!(got, Err(TlsError::InvalidCertificate)), "{got:?}");
 }
 
 #[cfg(feature = "rsa")]
@@ -252,7 +322,11 @@ async fn refresh_over_async_tls(port: u16, host: &str, ca_der: &[u8]) -> Result<
     let tcp = AsyncTcp(TcpStream::connect(("127.0.0.1", port)).unwrap());
     let mut read_record = vec![0u8; 16_640];
     let mut write_record = vec![0u8; 4096];
-    let identity = ServerIdentity { host, ca_der };
+    let identity = ServerIdentity {
+        host,
+        ca_der,
+        unix_time: now(),
+    };
     let mut tls = lwa_embedded::tls::open(
         tcp,
         &identity,

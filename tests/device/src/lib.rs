@@ -12,6 +12,7 @@ pub mod scenario;
 pub mod store;
 pub mod wire;
 
+use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_semihosting::{debug, hprintln};
@@ -25,6 +26,19 @@ use static_cell::{ConstStaticCell, StaticCell};
 use crate::net::{Connector, READ_RECORD_LEN, WRITE_RECORD_LEN};
 use crate::store::{Never, RamStore};
 use crate::wire::Wire;
+
+/// Reports where a panic happened and exits QEMU with a failure. The message is not
+/// formatted: formatting panic messages links 4 KiB of `core::fmt` (char escapes, Unicode
+/// tables) that a device's panic handler, which resets, would not carry either.
+#[panic_handler]
+fn panic(info: &PanicInfo<'_>) -> ! {
+    if let Some(at) = info.location() {
+        hprintln!("PANIC at {}:{}", at.file(), at.line());
+    }
+    debug::exit(debug::EXIT_FAILURE);
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
 
 /// The chain this build verifies, as the harness names it.
 pub const CHAIN: &str = if cfg!(feature = "rsa") { "rsa" } else { "p256" };
@@ -86,13 +100,18 @@ pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connecto
     // test has no secret to protect, so the seed is fixed and the boot time stirs it.
     let mut seed = *b"lwa device test seed, not random";
     seed[0] ^= board::uptime_ms() as u8;
-    let connector = Connector::new(
+    // The time, as a device would take it from SNTP before its first TLS connection.
+    let mut answer = [0u8; 20];
+    let n = wire.control("time", &mut answer).await.ok()?;
+    let unix_time = core::str::from_utf8(answer.get(..n)?).ok()?.parse().ok()?;
+    let mut connector = Connector::new(
         wire,
         ca,
         ChaCha20Rng::from_seed(seed),
         READ_RECORD.take(),
         WRITE_RECORD.take(),
     );
+    connector.unix_time_at_boot = unix_time;
     Some(connector)
 }
 

@@ -3,7 +3,7 @@
 
 use embedded_tls::{Aes128GcmSha256, TlsError};
 use lwa_embedded::core::endpoint::Endpoint;
-use lwa_embedded::tls::{ServerIdentity, open_blocking_with, open_with};
+use lwa_embedded::tls::{ServerIdentity, open, open_blocking};
 use rand_chacha::ChaCha20Rng;
 
 use crate::board::uptime_ms;
@@ -16,11 +16,6 @@ pub const READ_RECORD_LEN: usize = 16_640;
 /// a 2.5 KiB request goes out as three records; 1 KiB costs 2% in record overhead and saves
 /// 3 KiB of RAM against one record for the largest request.
 pub const WRITE_RECORD_LEN: usize = 1024;
-/// Room for the server's certificate chain during the handshake: Amazon's RSA leaf and
-/// intermediate need the default 4 KiB; a P-256 leaf and intermediate fit in 2 KiB, and
-/// every byte saved here is about two bytes of peak stack (see `tls::open_blocking_with`).
-pub const CERT_SIZE: usize = if cfg!(feature = "rsa") { 4096 } else { 2048 };
-
 /// Why a connection did not open.
 #[derive(Debug, Clone, Copy)]
 pub enum ConnectError {
@@ -37,6 +32,9 @@ pub struct Connector {
     pub wire: Wire,
     /// The root CA the server's chain must lead to, in DER.
     pub ca: &'static [u8],
+    /// Seconds since 1970 at boot, from the network (as SNTP would give it): certificates
+    /// are checked against the time now.
+    pub unix_time_at_boot: u64,
     /// Randomness for TLS (key shares, client random).
     pub rng: ChaCha20Rng,
     read_record: &'static mut [u8],
@@ -62,6 +60,7 @@ impl Connector {
         Self {
             wire,
             ca,
+            unix_time_at_boot: 0,
             rng,
             read_record,
             write_record,
@@ -98,10 +97,11 @@ impl lwa_embedded::blocking::Connect for Connector {
         let identity = ServerIdentity {
             host: endpoint.host(),
             ca_der: self.ca,
+            unix_time: self.unix_time_at_boot + u64::from(uptime_ms() / 1000),
         };
         let result = match block_on(self.wire.connect(endpoint.host(), endpoint.port())) {
             Err(e) => Err(ConnectError::Wire(e)),
-            Ok(()) => open_blocking_with::<_, _, CERT_SIZE>(
+            Ok(()) => open_blocking(
                 &mut self.wire,
                 &identity,
                 &mut self.rng,
@@ -135,10 +135,11 @@ impl lwa_embedded::asynch::Connect for Connector {
         let identity = ServerIdentity {
             host: endpoint.host(),
             ca_der: self.ca,
+            unix_time: self.unix_time_at_boot + u64::from(uptime_ms() / 1000),
         };
         let result = match self.wire.connect(endpoint.host(), endpoint.port()).await {
             Err(e) => Err(ConnectError::Wire(e)),
-            Ok(()) => open_with::<_, _, CERT_SIZE>(
+            Ok(()) => open(
                 &mut self.wire,
                 &identity,
                 &mut self.rng,

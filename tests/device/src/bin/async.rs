@@ -5,7 +5,6 @@
 
 use embassy_executor::Spawner;
 use lwa_device::{AsyncDriver, boot, clock, finish, jitter, scenario};
-use panic_semihosting as _;
 
 #[embassy_executor::main]
 async fn main(_spawner: Spawner) {

@@ -8,7 +8,6 @@
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use lwa_device::{board, measure};
-use panic_semihosting as _;
 
 #[entry]
 fn main() -> ! {

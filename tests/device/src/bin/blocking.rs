@@ -6,7 +6,6 @@
 use cortex_m_rt::entry;
 use lwa_device::wire::block_on;
 use lwa_device::{BlockingDriver, boot, clock, finish, jitter, scenario};
-use panic_semihosting as _;
 
 #[entry]
 fn main() -> ! {

@@ -12,7 +12,6 @@ use lwa_device::wire::block_on;
 use lwa_device::{boot_connector, finish, scenario};
 use lwa_embedded::blocking::Connect;
 use lwa_embedded::core::endpoint::Endpoint;
-use panic_semihosting as _;
 
 const REQUEST: &[u8] = b"POST /auth/o2/token HTTP/1.1\r\nHost: lwa.test\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 28\r\nConnection: close\r\n\r\ngrant_type=refresh_token&x=y";
 

@@ -1,0 +1,197 @@
+//! The certificate verifier: webpki's path validation (chain to the one trust anchor,
+//! validity at the given time, CA and key-usage constraints, server-auth EKU, the host name
+//! in the subject alternative names) over the chain embedded-tls received, then the
+//! handshake signature with the leaf's key.
+//!
+//! Nothing of the chain is copied but the leaf's public key (at most [`MAX_SPKI_LEN`]
+//! bytes); webpki parses in place without allocating, so certificates cost no stack copies.
+
+use digest::Digest as _;
+use embedded_tls::{
+    Aes128GcmSha256, CertificateEntryRef, CertificateRef, CertificateVerifyRef, SignatureScheme,
+    TlsCipherSuite, TlsError, TlsVerifier,
+};
+use rustls_pki_types::{
+    CertificateDer, DnsName, ServerName, SignatureVerificationAlgorithm, SubjectPublicKeyInfoDer,
+    UnixTime,
+};
+use webpki::{EndEntityCert, KeyUsage, RawPublicKeyEntity};
+
+use super::algorithms::EcdsaP256Sha256;
+#[cfg(feature = "rsa")]
+use super::algorithms::{Hash, RsaPkcs1, RsaPss};
+use super::der::element;
+
+/// Longest leaf public key kept for the handshake signature: an RSA-4096
+/// `SubjectPublicKeyInfo` is 550 bytes.
+pub const MAX_SPKI_LEN: usize = 600;
+
+/// Intermediate certificates accepted after the leaf (Amazon sends one).
+const MAX_INTERMEDIATES: usize = 4;
+
+#[cfg(not(feature = "rsa"))]
+static CERT_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[&EcdsaP256Sha256];
+#[cfg(feature = "rsa")]
+static CERT_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    &EcdsaP256Sha256,
+    &RsaPkcs1(Hash::Sha256),
+    &RsaPkcs1(Hash::Sha384),
+    &RsaPkcs1(Hash::Sha512),
+];
+
+type Transcript = <Aes128GcmSha256 as TlsCipherSuite>::Hash;
+
+/// Verifies the server for one handshake. See the [module docs](self).
+pub(super) struct Verifier<'a> {
+    ca_der: &'a [u8],
+    host: DnsName<'a>,
+    now: UnixTime,
+    spki: [u8; MAX_SPKI_LEN],
+    spki_len: usize,
+    transcript: Option<Transcript>,
+}
+
+impl<'a> Verifier<'a> {
+    /// A verifier trusting the CA certificate `ca_der` alone, for `host` at `now`.
+    pub(super) fn new(ca_der: &'a [u8], host: &'a str, now: UnixTime) -> Result<Self, TlsError> {
+        let host = DnsName::try_from(host).map_err(|_| TlsError::InvalidCertificate)?;
+        Ok(Self {
+            ca_der,
+            host,
+            now,
+            spki: [0; MAX_SPKI_LEN],
+            spki_len: 0,
+            transcript: None,
+        })
+    }
+
+    /// Checks the chain and the host name; keeps the leaf's public key.
+    fn check_chain(&mut self, cert: &CertificateRef<'_>) -> Result<(), TlsError> {
+        let mut entries = cert.entries.iter().map(|e| match e {
+            CertificateEntryRef::X509(der) => Ok(CertificateDer::from(*der)),
+            // Raw public keys are never asked for.
+            CertificateEntryRef::RawPublicKey(_) => Err(TlsError::InvalidCertificate),
+        });
+        let leaf = entries.next().ok_or(TlsError::InvalidCertificate)??;
+        let mut intermediates: heapless::Vec<CertificateDer<'_>, MAX_INTERMEDIATES> =
+            heapless::Vec::new();
+        for der in entries {
+            intermediates
+                .push(der?)
+                .map_err(|_| TlsError::InvalidCertificate)?;
+        }
+        let ca = CertificateDer::from(self.ca_der);
+        let anchor =
+            webpki::anchor_from_trusted_cert(&ca).map_err(|_| TlsError::InvalidCertificate)?;
+        let end_entity =
+            EndEntityCert::try_from(&leaf).map_err(|_| TlsError::InvalidCertificate)?;
+        end_entity
+            .verify_for_usage(
+                CERT_ALGORITHMS,
+                &[anchor],
+                &intermediates,
+                self.now,
+                KeyUsage::server_auth(),
+                None,
+                None,
+            )
+            .map_err(|_| TlsError::InvalidCertificate)?;
+        end_entity
+            .verify_is_valid_for_subject_name(&ServerName::DnsName(self.host.clone()))
+            .map_err(|_| TlsError::InvalidCertificate)?;
+        let spki = spki_of(leaf.as_ref()).ok_or(TlsError::InvalidCertificate)?;
+        self.spki
+            .get_mut(..spki.len())
+            .ok_or(TlsError::InvalidCertificate)?
+            .copy_from_slice(spki);
+        self.spki_len = spki.len();
+        Ok(())
+    }
+}
+
+impl TlsVerifier<Aes128GcmSha256> for Verifier<'_> {
+    fn set_hostname_verification(&mut self, hostname: &str) -> Result<(), TlsError> {
+        // The name is the one this verifier was made for; refuse any other.
+        if hostname.eq_ignore_ascii_case(self.host.as_ref()) {
+            Ok(())
+        } else {
+            Err(TlsError::InvalidCertificate)
+        }
+    }
+
+    fn verify_certificate(
+        &mut self,
+        transcript: &Transcript,
+        cert: CertificateRef<'_>,
+    ) -> Result<(), TlsError> {
+        self.spki_len = 0;
+        self.check_chain(&cert)?;
+        self.transcript = Some(transcript.clone());
+        Ok(())
+    }
+
+    fn verify_signature(&mut self, verify: CertificateVerifyRef<'_>) -> Result<(), TlsError> {
+        // Without a verified chain there is nothing to check the signature against.
+        let transcript = self.transcript.take().ok_or(TlsError::InvalidCertificate)?;
+        let spki = self
+            .spki
+            .get(..self.spki_len)
+            .filter(|s| !s.is_empty())
+            .ok_or(TlsError::InvalidCertificate)?;
+        let algorithm: &dyn SignatureVerificationAlgorithm = match verify.signature_scheme {
+            SignatureScheme::EcdsaSecp256r1Sha256 => &EcdsaP256Sha256,
+            #[cfg(feature = "rsa")]
+            SignatureScheme::RsaPssRsaeSha256 => &RsaPss(Hash::Sha256),
+            #[cfg(feature = "rsa")]
+            SignatureScheme::RsaPssRsaeSha384 => &RsaPss(Hash::Sha384),
+            #[cfg(feature = "rsa")]
+            SignatureScheme::RsaPssRsaeSha512 => &RsaPss(Hash::Sha512),
+            _ => return Err(TlsError::InvalidSignatureScheme),
+        };
+        // RFC 8446 4.4.3: 64 spaces, the context string, a zero byte, the transcript hash.
+        let mut message = [0x20u8; 64 + 34 + 32];
+        let (context, hash) = message
+            .get_mut(64..)
+            .ok_or(TlsError::InternalError)?
+            .split_at_mut(34);
+        context.copy_from_slice(b"TLS 1.3, server CertificateVerify\x00");
+        hash.copy_from_slice(&transcript.finalize());
+        let spki = SubjectPublicKeyInfoDer::from(spki);
+        let key = RawPublicKeyEntity::try_from(&spki).map_err(|_| TlsError::InvalidCertificate)?;
+        key.verify_signature(algorithm, &message, verify.signature)
+            .map_err(|_| TlsError::InvalidSignature)
+    }
+}
+
+/// The `subjectPublicKeyInfo` element of a certificate (already accepted by webpki).
+fn spki_of(cert: &[u8]) -> Option<&[u8]> {
+    let certificate = element(cert)?.content;
+    let mut tbs = element(certificate)?.content;
+    // version [0] (optional), serialNumber, signature, issuer, validity, subject.
+    let mut skip = 5;
+    if tbs.first() == Some(&0xa0) {
+        skip += 1;
+    }
+    for _ in 0..skip {
+        tbs = element(tbs)?.rest;
+    }
+    let spki = element(tbs)?;
+    (spki.tag == 0x30).then_some(spki.whole)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spki_of_never_panics_on_prefixes() {
+        let cert = [
+            0x30, 0x11, 0x30, 0x0f, 0xa0, 0x00, 0x02, 0x00, 0x30, 0x00, 0x30, 0x00, 0x30, 0x00,
+            0x30, 0x00, 0x30, 0x01, 0x05,
+        ];
+        assert_eq!(spki_of(&cert), Some(&[0x30u8, 0x01, 0x05][..]));
+        for n in 0..cert.len() {
+            let _ = spki_of(&cert[..n]);
+        }
+    }
+}
