@@ -9,11 +9,12 @@ and the wall time of that refresh under plain QEMU.
 Run from this folder: `python3 footprint.py` (needs qemu-system-arm and python3; about five
 minutes). Flash is .text + .rodata + .data from the ELF section headers.
 
-How flash is split: `baseline` (board, clock, report; no network) and `tls_only` (the same
-wire and verified TLS handshake, a fixed request written raw, no lwa) are built beside the
-full firmware. networking = full - baseline; lwa = full - tls_only (lwa-core, lwa-embedded's
-driver and the scenario's own checks); TLS and crypto split tls_only's symbols by crate
-(LTO inlines across crates, so that split is approximate; the subtractions are exact)."""
+How flash is split: `baseline` (board, clock, report; no network), `tls_only` (the same
+wire and verified TLS handshake, a fixed request written raw, no lwa) and `device` (what a
+device carries: linking and a refresh through the blocking driver, no scenario checks) are
+built beside the scenario firmwares. networking part = firmware - baseline; lwa adds =
+device - tls_only; TLS, X.509 and crypto split tls_only's symbols by crate (LTO inlines
+across crates, so that split is approximate; the subtractions are exact)."""
 
 import os
 import re
@@ -25,7 +26,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ELF = os.path.join(HERE, "target", "thumbv7em-none-eabihf", "release")
 
-TLS = {"embedded_tls", "der", "const_oid", "heapless", "spki", "x509_cert", "pkcs1", "pkcs8"}
+TLS = {"embedded_tls", "heapless"}
+X509 = {"webpki", "rustls_pki_types", "untrusted", "der", "const_oid", "spki", "pkcs1", "pkcs8"}
 CRYPTO = {"p256", "primeorder", "elliptic_curve", "ecdsa", "crypto_bigint", "aes", "aes_gcm",
           "ghash", "polyval", "sha2", "digest", "hkdf", "hmac", "cipher", "universal_hash",
           "crypto_common", "block_buffer", "generic_array", "subtle", "ff", "group", "signature",
@@ -87,7 +89,7 @@ def static_ram(sizes):
 def build(features):
     args = ["cargo", "build", "--release", "--quiet", "--bins"] + (["--features", features] if features else [])
     subprocess.run(args, cwd=HERE, check=True)
-    return {b: elf(os.path.join(ELF, b)) for b in ("baseline", "tls_only", "blocking", "async")}
+    return {b: elf(os.path.join(ELF, b)) for b in ("baseline", "tls_only", "device", "blocking", "async")}
 
 
 def run(features, binary, icount):
@@ -115,34 +117,39 @@ def main():
     for chain, features in (("P-256", ""), ("RSA-2048", "rsa")):
         elves = build(features)
         base, tls = flash(elves["baseline"][0]), flash(elves["tls_only"][0])
-        groups = {"embedded-tls + X.509": 0, "crypto": 0, "other": 0}
+        groups = {"embedded-tls": 0, "X.509 (webpki)": 0, "crypto": 0, "other": 0}
         for name, size, sec in elves["tls_only"][1]:
             if sec not in (".text", ".rodata", ".data"):
                 continue
             c = crate(name)
-            groups["embedded-tls + X.509" if c in TLS else "crypto" if c in CRYPTO else "other"] += size
-        splits.append((chain, base, tls, groups))
-        for driver in ("blocking", "async"):
+            group = "embedded-tls" if c in TLS else "X.509 (webpki)" if c in X509 else "crypto" if c in CRYPTO else "other"
+            groups[group] += size
+        splits.append((chain, base, tls, flash(elves["device"][0]), groups))
+        for driver in ("device", "blocking", "async"):
             sizes = elves[driver][0]
             timed = run(features, driver, icount=False)
-            counted = run(features, driver, icount=True)
+            counted = run(features, driver, icount=True) if driver != "device" else {}
             total = flash(sizes)
             ram = static_ram(sizes)
-            rows.append((chain, driver, total, total - base, total - tls, ram, timed["stack"], timed["heap"],
+            label = {"device": "device app (blocking)", "blocking": "scenario, blocking", "async": "scenario, async"}[driver]
+            rows.append((chain, label, total, total - base, ram, timed["stack"], timed["heap"],
                          counted.get("work"), counted.get("exchange"), timed.get("ms")))
-    print("| chain | driver | flash | networking part | lwa adds | static RAM | peak stack | heap peak "
-          "| RAM in all | instructions, refresh with handshake | without | wall time under QEMU |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for chain, driver, total, net, lwa, ram, stack, heap, work, exch, ms in rows:
-        print(f"| {chain} | {driver} | {kib(total)} | {kib(net)} | {kib(lwa)} | {kib(ram)} | {kib(stack)} "
-              f"| {kib(heap)} | **{kib(ram + stack)}** | {work:,} | {exch:,} | {ms} ms |".replace(",", " "))
+    num = lambda n: "-" if n is None else f"{n:,}".replace(",", " ")
+    print("| chain | firmware | flash | networking part | static RAM | peak stack | heap peak "
+          "| RAM in all | instructions, one refresh with handshake | without | wall time of that refresh |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for chain, label, total, net, ram, stack, heap, work, exch, ms in rows:
+        print(f"| {chain} | {label} | {kib(total)} | **{kib(net)}** | {kib(ram)} | {kib(stack)} "
+              f"| {kib(heap)} | **{kib(ram + stack)}** | {num(work)} | {num(exch)} | {num(ms)}{'' if ms is None else ' ms'} |")
     print()
-    print("| chain | baseline (board, report) | TLS-only firmware | of which embedded-tls + X.509 | crypto | other (Rust runtime, wire, board) |")
-    print("|---|---|---|---|---|---|")
-    for chain, base, tls, g in splits:
-        print(f"| {chain} | {kib(base)} | {kib(tls)} | {kib(g['embedded-tls + X.509'])} | {kib(g['crypto'])} | {kib(g['other'])} |")
+    print("| chain | baseline | TLS-only firmware | of which embedded-tls | X.509 (webpki) | crypto | other (runtime, wire, board, RNG) | device app | lwa adds (device app - TLS-only) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for chain, base, tls, dev, g in splits:
+        print(f"| {chain} | {kib(base)} | {kib(tls)} | {kib(g['embedded-tls'])} | {kib(g['X.509 (webpki)'])} "
+              f"| {kib(g['crypto'])} | {kib(g['other'])} | {kib(dev)} | {kib(dev - tls)} |")
     print()
-    print("Static RAM includes the RSA build's 16 KiB heap arena; RAM in all = static RAM + peak stack.")
+    print("Networking part = firmware - baseline. Static RAM includes the RSA build's 16 KiB heap "
+          "arena; RAM in all = static RAM + peak stack.")
 
 
 if __name__ == "__main__":
