@@ -126,6 +126,49 @@ pub async fn boot(syst: cortex_m::peripheral::SYST) -> Option<Parts> {
     })
 }
 
+/// Boots (see [`boot`]) and builds the blocking driver, with the session and exchange
+/// buffer it drives. A harness that does not answer fails the run.
+pub fn boot_blocking() -> (
+    BlockingDriver,
+    &'static mut Session<'static>,
+    &'static mut [u8],
+) {
+    let Some(p) = cortex_m::Peripherals::take() else {
+        panic!("peripherals taken twice");
+    };
+    let Some(parts) = wire::block_on(boot(p.SYST)) else {
+        panic!("the harness did not hand over the root CA and the time");
+    };
+    let driver = lwa_embedded::blocking::Driver {
+        connector: parts.connector,
+        store: parts.store,
+        clock: clock as fn() -> Instant,
+        random: jitter as fn() -> u32,
+    };
+    (driver, parts.session, parts.buf)
+}
+
+/// [`boot_blocking`] for the async driver.
+pub async fn boot_async() -> (
+    AsyncDriver,
+    &'static mut Session<'static>,
+    &'static mut [u8],
+) {
+    let Some(p) = cortex_m::Peripherals::take() else {
+        panic!("peripherals taken twice");
+    };
+    let Some(parts) = boot(p.SYST).await else {
+        panic!("the harness did not hand over the root CA and the time");
+    };
+    let driver = lwa_embedded::asynch::Driver {
+        connector: parts.connector,
+        store: parts.store,
+        clock: clock as fn() -> Instant,
+        random: jitter as fn() -> u32,
+    };
+    (driver, parts.session, parts.buf)
+}
+
 fn concat<'a>(out: &'a mut [u8], a: &str, b: &str) -> Option<&'a str> {
     let n = a.len() + b.len();
     out.get_mut(..a.len())?.copy_from_slice(a.as_bytes());
@@ -152,7 +195,7 @@ pub fn finish(driver: &str, ok: bool, connector: &Connector) -> ! {
         s.connections,
         s.sent,
         s.received,
-        connector.last_handshake_ms
+        connector.report.last_handshake_ms
     );
     hprintln!(
         "{}",

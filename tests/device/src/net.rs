@@ -39,8 +39,14 @@ pub struct Connector {
     pub rng: ChaCha20Rng,
     read_record: &'static mut [u8],
     write_record: &'static mut [u8],
-    /// Why the last connection failed, if it did (the driver hands the session only "a
-    /// transport failure").
+    /// How the last connection attempt went.
+    pub report: Report,
+}
+
+/// How the last connection attempt went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Report {
+    /// Why it failed, if it did (the driver hands the session only "a transport failure").
     pub last_error: Option<ConnectError>,
     /// Milliseconds the last successful handshake took, TCP connect included.
     pub last_handshake_ms: u32,
@@ -64,9 +70,7 @@ impl Connector {
             rng,
             read_record,
             write_record,
-            last_error: None,
-            last_handshake_ms: 0,
-            last_handshake_work: 0,
+            report: Report::default(),
         }
     }
 
@@ -87,18 +91,54 @@ fn work() -> u64 {
 type Tls<'c> = embedded_tls::TlsConnection<'c, &'c mut Wire, Aes128GcmSha256>;
 type BlockingTls<'c> = embedded_tls::blocking::TlsConnection<'c, &'c mut Wire, Aes128GcmSha256>;
 
-impl lwa_embedded::blocking::Connect for Connector {
-    type Connection<'c> = BlockingTls<'c>;
-    type Error = ConnectError;
+/// When a connection attempt started: uptime and work so far.
+#[derive(Clone, Copy)]
+struct Start {
+    ms: u32,
+    work: u64,
+}
 
-    fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<BlockingTls<'_>, ConnectError> {
-        let started = uptime_ms();
-        let work = work();
+impl Connector {
+    /// Who the server must be, now.
+    fn identity<'e>(&self, endpoint: &Endpoint<'e>) -> (ServerIdentity<'e>, Start) {
         let identity = ServerIdentity {
             host: endpoint.host(),
             ca_der: self.ca,
             unix_time: self.unix_time_at_boot + u64::from(uptime_ms() / 1000),
         };
+        let start = Start {
+            ms: uptime_ms(),
+            work: work(),
+        };
+        (identity, start)
+    }
+}
+
+impl Report {
+    /// Records how a connection attempt that began at `start` ended.
+    fn settle<T>(
+        &mut self,
+        result: Result<T, ConnectError>,
+        start: Start,
+    ) -> Result<T, ConnectError> {
+        match &result {
+            Ok(_) => {
+                self.last_error = None;
+                self.last_handshake_ms = uptime_ms().wrapping_sub(start.ms);
+                self.last_handshake_work = work() - start.work;
+            }
+            Err(e) => self.last_error = Some(*e),
+        }
+        result
+    }
+}
+
+impl lwa_embedded::blocking::Connect for Connector {
+    type Connection<'c> = BlockingTls<'c>;
+    type Error = ConnectError;
+
+    fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<BlockingTls<'_>, ConnectError> {
+        let (identity, start) = self.identity(endpoint);
         let result = match block_on(self.wire.connect(endpoint.host(), endpoint.port())) {
             Err(e) => Err(ConnectError::Wire(e)),
             Ok(()) => open_blocking(
@@ -110,18 +150,7 @@ impl lwa_embedded::blocking::Connect for Connector {
             )
             .map_err(ConnectError::Tls),
         };
-        match result {
-            Ok(tls) => {
-                self.last_error = None;
-                self.last_handshake_ms = uptime_ms().wrapping_sub(started);
-                self.last_handshake_work = crate::net::work() - work;
-                Ok(tls)
-            }
-            Err(e) => {
-                self.last_error = Some(e);
-                Err(e)
-            }
-        }
+        self.report.settle(result, start)
     }
 }
 
@@ -130,13 +159,7 @@ impl lwa_embedded::asynch::Connect for Connector {
     type Error = ConnectError;
 
     async fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<Tls<'_>, ConnectError> {
-        let started = uptime_ms();
-        let work = work();
-        let identity = ServerIdentity {
-            host: endpoint.host(),
-            ca_der: self.ca,
-            unix_time: self.unix_time_at_boot + u64::from(uptime_ms() / 1000),
-        };
+        let (identity, start) = self.identity(endpoint);
         let result = match self.wire.connect(endpoint.host(), endpoint.port()).await {
             Err(e) => Err(ConnectError::Wire(e)),
             Ok(()) => open(
@@ -149,17 +172,6 @@ impl lwa_embedded::asynch::Connect for Connector {
             .await
             .map_err(ConnectError::Tls),
         };
-        match result {
-            Ok(tls) => {
-                self.last_error = None;
-                self.last_handshake_ms = uptime_ms().wrapping_sub(started);
-                self.last_handshake_work = crate::net::work() - work;
-                Ok(tls)
-            }
-            Err(e) => {
-                self.last_error = Some(e);
-                Err(e)
-            }
-        }
+        self.report.settle(result, start)
     }
 }

@@ -211,7 +211,7 @@ pub async fn run<D: Drive>(d: &mut D, session: &mut Session<'static>, buf: &mut 
         d.connector().work() - work,
         uptime_ms().wrapping_sub(started),
     );
-    let handshake = d.connector().last_handshake_work;
+    let handshake = d.connector().report.last_handshake_work;
     let unit = if control(d, "icount", &mut answer).await == Some("1") {
         "instructions"
     } else {

@@ -38,12 +38,13 @@ impl SignatureVerificationAlgorithm for EcdsaP256Sha256 {
 }
 
 #[cfg(feature = "rsa")]
-pub(super) use rsa_algs::{Hash, RsaPkcs1, RsaPss};
+pub(super) use rsa_algs::{Hash, Rsa};
 
 #[cfg(feature = "rsa")]
 mod rsa_algs {
     use rsa::pkcs1::DecodeRsaPublicKey as _;
-    use rsa::signature::Verifier as _;
+    use rsa::signature::Verifier;
+    use rsa::{pkcs1v15, pss};
     use rustls_pki_types::{
         AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm, alg_id,
     };
@@ -51,14 +52,6 @@ mod rsa_algs {
 
     /// Keys from 2048 to 4096 bits, as webpki's own RSA algorithms accept.
     const MIN_BITS: usize = 2048;
-
-    fn key(public_key: &[u8]) -> Result<rsa::RsaPublicKey, InvalidSignature> {
-        let key = rsa::RsaPublicKey::from_pkcs1_der(public_key).map_err(|_| InvalidSignature)?;
-        if rsa::traits::PublicKeyParts::size(&key) * 8 < MIN_BITS {
-            return Err(InvalidSignature);
-        }
-        Ok(key)
-    }
 
     /// The hash an RSA signature is made with.
     #[derive(Debug, Clone, Copy)]
@@ -68,62 +61,47 @@ mod rsa_algs {
         Sha512,
     }
 
-    /// RSA PKCS#1 v1.5: certificate signatures (Amazon's chain uses SHA-256).
+    /// RSA signatures: PKCS#1 v1.5 for certificates (Amazon's chain uses SHA-256), PSS
+    /// (MGF1 with the same hash, salt as long as the hash) for TLS 1.3's `rsa_pss_rsae_*`
+    /// handshake signatures.
     #[derive(Debug)]
-    pub(in crate::tls) struct RsaPkcs1(pub(in crate::tls) Hash);
-
-    impl SignatureVerificationAlgorithm for RsaPkcs1 {
-        fn verify_signature(
-            &self,
-            public_key: &[u8],
-            message: &[u8],
-            signature: &[u8],
-        ) -> Result<(), InvalidSignature> {
-            use rsa::pkcs1v15::{Signature, VerifyingKey};
-            let key = key(public_key)?;
-            let signature = Signature::try_from(signature).map_err(|_| InvalidSignature)?;
-            match self.0 {
-                Hash::Sha256 => VerifyingKey::<Sha256>::new(key).verify(message, &signature),
-                Hash::Sha384 => VerifyingKey::<Sha384>::new(key).verify(message, &signature),
-                Hash::Sha512 => VerifyingKey::<Sha512>::new(key).verify(message, &signature),
-            }
-            .map_err(|_| InvalidSignature)
-        }
-
-        fn public_key_alg_id(&self) -> AlgorithmIdentifier {
-            alg_id::RSA_ENCRYPTION
-        }
-
-        fn signature_alg_id(&self) -> AlgorithmIdentifier {
-            match self.0 {
-                Hash::Sha256 => alg_id::RSA_PKCS1_SHA256,
-                Hash::Sha384 => alg_id::RSA_PKCS1_SHA384,
-                Hash::Sha512 => alg_id::RSA_PKCS1_SHA512,
-            }
-        }
+    pub(in crate::tls) struct Rsa {
+        pub(in crate::tls) pss: bool,
+        pub(in crate::tls) hash: Hash,
     }
 
-    /// RSA-PSS (MGF1 with the same hash, salt as long as the hash): TLS 1.3's
-    /// `rsa_pss_rsae_*` handshake signatures.
-    #[derive(Debug)]
-    pub(in crate::tls) struct RsaPss(pub(in crate::tls) Hash);
+    /// Checks `signature` (of type `S`) over `message` with `key`.
+    fn check<S, K>(key: &K, message: &[u8], signature: &[u8]) -> Result<(), InvalidSignature>
+    where
+        K: Verifier<S>,
+        S: for<'s> TryFrom<&'s [u8]>,
+    {
+        let signature = S::try_from(signature).map_err(|_| InvalidSignature)?;
+        key.verify(message, &signature)
+            .map_err(|_| InvalidSignature)
+    }
 
-    impl SignatureVerificationAlgorithm for RsaPss {
+    impl SignatureVerificationAlgorithm for Rsa {
         fn verify_signature(
             &self,
             public_key: &[u8],
             message: &[u8],
             signature: &[u8],
         ) -> Result<(), InvalidSignature> {
-            use rsa::pss::{Signature, VerifyingKey};
-            let key = key(public_key)?;
-            let signature = Signature::try_from(signature).map_err(|_| InvalidSignature)?;
-            match self.0 {
-                Hash::Sha256 => VerifyingKey::<Sha256>::new(key).verify(message, &signature),
-                Hash::Sha384 => VerifyingKey::<Sha384>::new(key).verify(message, &signature),
-                Hash::Sha512 => VerifyingKey::<Sha512>::new(key).verify(message, &signature),
+            let key =
+                rsa::RsaPublicKey::from_pkcs1_der(public_key).map_err(|_| InvalidSignature)?;
+            if rsa::traits::PublicKeyParts::size(&key) * 8 < MIN_BITS {
+                return Err(InvalidSignature);
             }
-            .map_err(|_| InvalidSignature)
+            let (m, s) = (message, signature);
+            match (self.pss, self.hash) {
+                (false, Hash::Sha256) => check(&pkcs1v15::VerifyingKey::<Sha256>::new(key), m, s),
+                (false, Hash::Sha384) => check(&pkcs1v15::VerifyingKey::<Sha384>::new(key), m, s),
+                (false, Hash::Sha512) => check(&pkcs1v15::VerifyingKey::<Sha512>::new(key), m, s),
+                (true, Hash::Sha256) => check(&pss::VerifyingKey::<Sha256>::new(key), m, s),
+                (true, Hash::Sha384) => check(&pss::VerifyingKey::<Sha384>::new(key), m, s),
+                (true, Hash::Sha512) => check(&pss::VerifyingKey::<Sha512>::new(key), m, s),
+            }
         }
 
         fn public_key_alg_id(&self) -> AlgorithmIdentifier {
@@ -131,10 +109,13 @@ mod rsa_algs {
         }
 
         fn signature_alg_id(&self) -> AlgorithmIdentifier {
-            match self.0 {
-                Hash::Sha256 => alg_id::RSA_PSS_SHA256,
-                Hash::Sha384 => alg_id::RSA_PSS_SHA384,
-                Hash::Sha512 => alg_id::RSA_PSS_SHA512,
+            match (self.pss, self.hash) {
+                (false, Hash::Sha256) => alg_id::RSA_PKCS1_SHA256,
+                (false, Hash::Sha384) => alg_id::RSA_PKCS1_SHA384,
+                (false, Hash::Sha512) => alg_id::RSA_PKCS1_SHA512,
+                (true, Hash::Sha256) => alg_id::RSA_PSS_SHA256,
+                (true, Hash::Sha384) => alg_id::RSA_PSS_SHA384,
+                (true, Hash::Sha512) => alg_id::RSA_PSS_SHA512,
             }
         }
     }

@@ -19,7 +19,7 @@ use webpki::{EndEntityCert, KeyUsage, RawPublicKeyEntity};
 
 use super::algorithms::EcdsaP256Sha256;
 #[cfg(feature = "rsa")]
-use super::algorithms::{Hash, RsaPkcs1, RsaPss};
+use super::algorithms::{Hash, Rsa};
 use super::der::element;
 
 /// Longest leaf public key kept for the handshake signature: an RSA-4096
@@ -34,9 +34,18 @@ static CERT_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[&EcdsaP256Sha
 #[cfg(feature = "rsa")]
 static CERT_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
     &EcdsaP256Sha256,
-    &RsaPkcs1(Hash::Sha256),
-    &RsaPkcs1(Hash::Sha384),
-    &RsaPkcs1(Hash::Sha512),
+    &Rsa {
+        pss: false,
+        hash: Hash::Sha256,
+    },
+    &Rsa {
+        pss: false,
+        hash: Hash::Sha384,
+    },
+    &Rsa {
+        pss: false,
+        hash: Hash::Sha512,
+    },
 ];
 
 type Transcript = <Aes128GcmSha256 as TlsCipherSuite>::Hash;
@@ -141,11 +150,20 @@ impl TlsVerifier<Aes128GcmSha256> for Verifier<'_> {
         let algorithm: &dyn SignatureVerificationAlgorithm = match verify.signature_scheme {
             SignatureScheme::EcdsaSecp256r1Sha256 => &EcdsaP256Sha256,
             #[cfg(feature = "rsa")]
-            SignatureScheme::RsaPssRsaeSha256 => &RsaPss(Hash::Sha256),
+            SignatureScheme::RsaPssRsaeSha256 => &Rsa {
+                pss: true,
+                hash: Hash::Sha256,
+            },
             #[cfg(feature = "rsa")]
-            SignatureScheme::RsaPssRsaeSha384 => &RsaPss(Hash::Sha384),
+            SignatureScheme::RsaPssRsaeSha384 => &Rsa {
+                pss: true,
+                hash: Hash::Sha384,
+            },
             #[cfg(feature = "rsa")]
-            SignatureScheme::RsaPssRsaeSha512 => &RsaPss(Hash::Sha512),
+            SignatureScheme::RsaPssRsaeSha512 => &Rsa {
+                pss: true,
+                hash: Hash::Sha512,
+            },
             _ => return Err(TlsError::InvalidSignatureScheme),
         };
         // RFC 8446 4.4.3: 64 spaces, the context string, a zero byte, the transcript hash.

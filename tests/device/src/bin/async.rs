@@ -4,22 +4,11 @@
 #![no_main]
 
 use embassy_executor::Spawner;
-use lwa_device::{AsyncDriver, boot, clock, finish, jitter, scenario};
+use lwa_device::{boot_async, finish, scenario};
 
 #[embassy_executor::main]
 async fn main(_spawner: Spawner) {
-    let Some(p) = cortex_m::Peripherals::take() else {
-        panic!("peripherals taken twice");
-    };
-    let Some(parts) = boot(p.SYST).await else {
-        panic!("the harness did not hand over the root CA");
-    };
-    let mut driver: AsyncDriver = lwa_embedded::asynch::Driver {
-        connector: parts.connector,
-        store: parts.store,
-        clock,
-        random: jitter,
-    };
-    let ok = scenario::run(&mut driver, parts.session, parts.buf).await;
+    let (mut driver, session, buf) = boot_async().await;
+    let ok = scenario::run(&mut driver, session, buf).await;
     finish("async", ok, &driver.connector)
 }

@@ -8,32 +8,19 @@
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
-use lwa_device::wire::block_on;
-use lwa_device::{BlockingDriver, board, boot, clock, finish, jitter, scenario};
+use lwa_device::{board, boot_blocking, finish, scenario};
 use lwa_embedded::Next;
 use lwa_embedded::core::endpoint::Endpoint;
 
 #[entry]
 fn main() -> ! {
-    let Some(p) = cortex_m::Peripherals::take() else {
-        panic!("peripherals taken twice");
-    };
-    let Some(parts) = block_on(boot(p.SYST)) else {
-        panic!("the harness did not hand over the root CA");
-    };
+    let (mut driver, session, buf) = boot_blocking();
     let Ok(endpoint) = Endpoint::new(scenario::HOST, 443, true) else {
         panic!("endpoint");
     };
-    let mut driver: BlockingDriver = lwa_embedded::blocking::Driver {
-        connector: parts.connector,
-        store: parts.store,
-        clock,
-        random: jitter,
-    };
-    let session = parts.session;
     let mut tokens = 0;
     for _ in 0..20 {
-        match driver.drive(session, &endpoint, parts.buf) {
+        match driver.drive(session, &endpoint, buf) {
             Ok(Next::Ready(_)) => {
                 tokens += 1;
                 let expires = session.access_expires_at().map_or(0, |t| t.as_millis());
