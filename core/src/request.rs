@@ -36,8 +36,6 @@
 //! assert!(buf[..n].ends_with(b"\r\n\r\ngrant_type=refresh_token&refresh_token=Atzr%7Cxyz&client_id=amzn1.application-oa2-client.abc"));
 //! ```
 
-use serde::Serialize;
-
 use crate::endpoint::{CODE_PAIR_PATH, Endpoint, TOKEN_PATH};
 use crate::error::EmitError;
 use crate::form::{Cursor, encode_in_place, encoded_len, is_unreserved};
@@ -478,27 +476,6 @@ const fn decimal_len(mut n: usize) -> usize {
     digits
 }
 
-/// `scope_data` for `alexa:all`, serialized by serde-json-core.
-#[derive(Serialize)]
-struct ScopeData<'a> {
-    #[serde(rename = "alexa:all")]
-    alexa_all: AlexaAll<'a>,
-}
-
-#[derive(Serialize)]
-struct AlexaAll<'a> {
-    #[serde(rename = "productID")]
-    product_id: &'a str,
-    #[serde(rename = "productInstanceAttributes")]
-    attributes: Attributes<'a>,
-}
-
-#[derive(Serialize)]
-struct Attributes<'a> {
-    #[serde(rename = "deviceSerialNumber")]
-    device_serial_number: &'a str,
-}
-
 /// The JSON text around the two strings, in serialization order.
 const SCOPE_JSON_PARTS: [&[u8]; 3] = [
     b"{\"alexa:all\":{\"productID\":",
@@ -506,19 +483,11 @@ const SCOPE_JSON_PARTS: [&[u8]; 3] = [
     b"}}}",
 ];
 
-/// Writes `scope_data`: serde-json-core serializes the JSON into the tail of the span the
-/// encoded value will fill, and the form encoding then runs in place from the span's start.
-/// No scratch buffer, no size limit beyond the caller's buffer.
+/// Writes `scope_data`: the JSON goes into the tail of the span the encoded value will fill,
+/// and the form encoding then runs in place from the span's start. No scratch buffer, no
+/// size limit beyond the caller's buffer.
 fn put_scope_data(c: &mut Cursor<'_>, product_id: &str, serial: &str) -> bool {
     let (json_len, form_len) = scope_data_lens(product_id, serial);
-    let scope = ScopeData {
-        alexa_all: AlexaAll {
-            product_id,
-            attributes: Attributes {
-                device_serial_number: serial,
-            },
-        },
-    };
     let mut ok = true;
     c.put_with(form_len, |span| {
         let Some(span) = span else { return };
@@ -529,14 +498,60 @@ fn put_scope_data(c: &mut Cursor<'_>, product_id: &str, serial: &str) -> bool {
             ok = false;
             return;
         };
-        ok = serde_json_core::to_slice(&scope, tail) == Ok(json_len)
+        ok = write_scope_json(tail, product_id, serial) == Some(json_len)
             && encode_in_place(span, json_len);
     });
     ok
 }
 
-/// (JSON length, form-encoded length) of the scope data, computed without writing it. Mirrors
-/// serde-json-core's string escaping; a property test checks the two never disagree.
+/// Writes the scope data's JSON into `out`; its length, or `None` if it does not fit.
+fn write_scope_json(out: &mut [u8], product_id: &str, serial: &str) -> Option<usize> {
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| -> Option<()> {
+        out.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
+        at += bytes.len();
+        Some(())
+    };
+    let [open, middle, close] = SCOPE_JSON_PARTS;
+    put(open)?;
+    for (value, after) in [(product_id, middle), (serial, close)] {
+        put(b"\"")?;
+        for ch in value.chars() {
+            put(json_escaped(ch, &mut [0; 6]))?;
+        }
+        put(b"\"")?;
+        put(after)?;
+    }
+    Some(at)
+}
+
+/// `ch` as it stands inside a JSON string, escaped as serde-json-core escapes (a test
+/// compares the two): `\"`, `\\`, the five short escapes, `\u00XX` for the other
+/// control characters, everything else as its UTF-8 bytes.
+fn json_escaped(ch: char, buf: &mut [u8; 6]) -> &[u8] {
+    let short = match ch {
+        '"' => b'"',
+        '\\' => b'\\',
+        '\u{8}' => b'b',
+        '\t' => b't',
+        '\n' => b'n',
+        '\u{c}' => b'f',
+        '\r' => b'r',
+        '\0'..='\u{1f}' => {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            let b = ch as usize;
+            let hex = |i: usize| HEX.get(i & 0xf).copied().unwrap_or(b'0');
+            *buf = [b'\\', b'u', b'0', b'0', hex(b >> 4), hex(b)];
+            return buf;
+        }
+        _ => return ch.encode_utf8(buf).as_bytes(),
+    };
+    *buf = [b'\\', short, 0, 0, 0, 0];
+    buf.get(..2).unwrap_or_default()
+}
+
+/// (JSON length, form-encoded length) of the scope data, computed without writing it, with
+/// the escaping [`write_scope_json`] uses.
 fn scope_data_lens(product_id: &str, serial: &str) -> (usize, usize) {
     let mut json = 0;
     let mut form = 0;
@@ -558,22 +573,11 @@ fn json_string_lens(s: &str) -> (usize, usize) {
     let mut json = 2;
     let mut form = 6;
     for ch in s.chars() {
-        let (j, f) = match ch {
-            // `\"` and `\\`: both bytes reserved.
-            '"' | '\\' => (2, 6),
-            // `\b` `\t` `\n` `\f` `\r`: `%5C` and a letter.
-            '\u{8}' | '\t' | '\n' | '\u{c}' | '\r' => (2, 4),
-            // `\u00XX`: `%5C` and five unreserved characters.
-            '\0'..='\u{1f}' => (6, 8),
-            _ => {
-                let mut utf8 = [0u8; 4];
-                let bytes = ch.encode_utf8(&mut utf8).as_bytes();
-                let reserved = bytes.iter().filter(|&&b| !is_unreserved(b)).count();
-                (bytes.len(), bytes.len() + 2 * reserved)
-            }
-        };
-        json += j;
-        form += f;
+        let mut buf = [0; 6];
+        let escaped = json_escaped(ch, &mut buf);
+        let reserved = escaped.iter().filter(|&&b| !is_unreserved(b)).count();
+        json += escaped.len();
+        form += escaped.len() + 2 * reserved;
     }
     (json, form)
 }
@@ -851,6 +855,62 @@ mod tests {
         ];
         for (r, want) in cases {
             assert_eq!(r.emit(&e, &mut buf), Err(want));
+        }
+    }
+
+    /// The scope data as serde-json-core serializes it: the reference for lwa's writer.
+    #[derive(serde::Serialize)]
+    struct ScopeData<'a> {
+        #[serde(rename = "alexa:all")]
+        alexa_all: AlexaAll<'a>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct AlexaAll<'a> {
+        #[serde(rename = "productID")]
+        product_id: &'a str,
+        #[serde(rename = "productInstanceAttributes")]
+        attributes: Attributes<'a>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct Attributes<'a> {
+        #[serde(rename = "deviceSerialNumber")]
+        device_serial_number: &'a str,
+    }
+
+    #[test]
+    fn scope_json_is_byte_for_byte_serde_json_core() {
+        let every_control: std::string::String = (0u8..0x20).map(char::from).collect();
+        let values = [
+            "",
+            "my_device",
+            "a\"b\\c/",
+            "é€😀\u{7f}",
+            every_control.as_str(),
+        ];
+        for product_id in values {
+            for serial in values {
+                let reference = ScopeData {
+                    alexa_all: AlexaAll {
+                        product_id,
+                        attributes: Attributes {
+                            device_serial_number: serial,
+                        },
+                    },
+                };
+                let mut want = [0u8; 512];
+                let n = serde_json_core::to_slice(&reference, &mut want).unwrap();
+                let mut got = [0u8; 512];
+                assert_eq!(write_scope_json(&mut got, product_id, serial), Some(n));
+                assert_eq!(&got[..n], &want[..n], "{product_id:?} {serial:?}");
+                assert_eq!(scope_data_lens(product_id, serial).0, n);
+                // One byte short never writes past the end and says so.
+                assert_eq!(
+                    write_scope_json(&mut got[..n - 1], product_id, serial),
+                    None
+                );
+            }
         }
     }
 

@@ -5,7 +5,9 @@ device's network (a Wi-Fi module's "connect host:port, data, close", in the fram
 src/wire.rs describes) and its operator (test controls).
 
 Names the firmware can connect to, all on 127.0.0.1:
-  lwa.test     `lwa mock-server --tls` with a certificate for lwa.test, chain as the firmware asks
+  lwa.test     `lwa mock-server --tls` with a certificate for lwa.test and api.amazon.com,
+               chain as the firmware asks
+  api.amazon.com  the same look-alike, as this network's DNS would have it (the device app)
   wrong.test   the same server: its certificate does not name wrong.test
   rogue.test   a second look-alike with a certificate for rogue.test from another CA
                (P-256, with a key made for the run)
@@ -232,13 +234,14 @@ def main():
         if words[0] == "start":
             chain = words[1]
             main = LookAlike(lwa, chain, "lwa.test", tmp,
-                             ["--approve-after-polls", "2", "--poll-interval", "1"])
+                             ["--name", "api.amazon.com", "--approve-after-polls", "2", "--poll-interval", "1"])
             started.append(main)
             # P-256 whatever the device verifies: its CA key is made for the run, while the
             # look-alike's RSA chains all share fixed test keys (ring cannot make RSA keys).
             rogue = LookAlike(lwa, "p256", "rogue.test", tmp)
             started.append(rogue)
-            routes.update({"lwa.test": main.port, "wrong.test": main.port, "rogue.test": rogue.port})
+            routes.update({"lwa.test": main.port, "api.amazon.com": main.port, "wrong.test": main.port,
+                           "rogue.test": rogue.port})
             state["main"] = main
             log(f"look-alikes up ({chain} chains): lwa.test on {main.port}, rogue.test on {rogue.port}")
             return main.ca_der()

@@ -8,6 +8,7 @@
 pub mod board;
 pub mod measure;
 pub mod net;
+pub mod rng;
 pub mod scenario;
 pub mod store;
 pub mod wire;
@@ -19,8 +20,6 @@ use cortex_m_semihosting::{debug, hprintln};
 use lwa_embedded::core::request::MAX_TOKEN_LEN;
 use lwa_embedded::core::session::{Instant, Session};
 use lwa_embedded::{DriveError, EXCHANGE_BUFFER_LEN, Next};
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::net::{Connector, READ_RECORD_LEN, WRITE_RECORD_LEN};
@@ -96,8 +95,9 @@ pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connecto
     let command = concat(&mut command, "start ", CHAIN)?;
     let n = wire.control(command, ca).await.ok()?;
     let ca: &'static [u8] = ca.get(..n)?;
-    // A device seeds from its true random number generator; QEMU's MPS2 has none, and a
-    // test has no secret to protect, so the seed is fixed and the boot time stirs it.
+    // A device draws from its true random number generator; QEMU's MPS2 has none (see
+    // `rng`), and a test has no secret to protect, so the seed is fixed and the boot time
+    // stirs it.
     let mut seed = *b"lwa device test seed, not random";
     seed[0] ^= board::uptime_ms() as u8;
     // The time, as a device would take it from SNTP before its first TLS connection.
@@ -107,7 +107,7 @@ pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connecto
     let mut connector = Connector::new(
         wire,
         ca,
-        ChaCha20Rng::from_seed(seed),
+        rng::Sha256Rng::new(seed),
         READ_RECORD.take(),
         WRITE_RECORD.take(),
     );

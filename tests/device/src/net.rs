@@ -4,7 +4,6 @@
 use embedded_tls::{Aes128GcmSha256, TlsError};
 use lwa_embedded::core::endpoint::Endpoint;
 use lwa_embedded::tls::{ServerIdentity, open, open_blocking};
-use rand_chacha::ChaCha20Rng;
 
 use crate::board::uptime_ms;
 use crate::wire::{Wire, WireError, block_on};
@@ -36,7 +35,7 @@ pub struct Connector {
     /// are checked against the time now.
     pub unix_time_at_boot: u64,
     /// Randomness for TLS (key shares, client random).
-    pub rng: ChaCha20Rng,
+    pub rng: crate::rng::Sha256Rng,
     read_record: &'static mut [u8],
     write_record: &'static mut [u8],
     /// How the last connection attempt went.
@@ -59,7 +58,7 @@ impl Connector {
     pub fn new(
         wire: Wire,
         ca: &'static [u8],
-        rng: ChaCha20Rng,
+        rng: crate::rng::Sha256Rng,
         read_record: &'static mut [u8],
         write_record: &'static mut [u8],
     ) -> Self {
