@@ -29,6 +29,7 @@ mod algorithms;
 mod der;
 mod verify;
 
+use core::cell::Cell;
 use core::time::Duration;
 
 use embedded_tls::{Aes128GcmSha256, CryptoProvider, TlsConfig, TlsContext, TlsError, TlsVerifier};
@@ -51,8 +52,12 @@ pub struct ServerIdentity<'a> {
     pub unix_time: u64,
 }
 
-/// An embedded-tls crypto provider that verifies the server (see the [module docs](self)).
-pub struct VerifyingProvider<'a, R> {
+/// The embedded-tls crypto provider that verifies the server (see the [module docs](self)).
+/// Private: embedded-tls 0.19 completes a handshake whose server sent `Finished` without
+/// `Certificate` and `CertificateVerify` (a man in the middle can), and never asks the
+/// verifier; only [`open_blocking`] and [`open`], which check afterwards that the server
+/// proved its identity, may use it.
+struct VerifyingProvider<'a, R> {
     rng: R,
     verifier: verify::Verifier<'a>,
 }
@@ -64,16 +69,24 @@ impl<R> core::fmt::Debug for VerifyingProvider<'_, R> {
 }
 
 impl<'a, R: CryptoRngCore> VerifyingProvider<'a, R> {
-    /// A provider that verifies `server`, drawing randomness from `rng`.
-    ///
-    /// # Errors
-    /// `InvalidCertificate` when `server.host` is not a valid DNS name.
-    pub fn new(server: &ServerIdentity<'a>, rng: R) -> Result<Self, TlsError> {
+    /// A provider that verifies `server`, drawing randomness from `rng`; `proved` turns true
+    /// once the server's handshake signature checked out with a verified chain's key.
+    fn new(server: &ServerIdentity<'a>, rng: R, proved: &'a Cell<bool>) -> Result<Self, TlsError> {
         let now = UnixTime::since_unix_epoch(Duration::from_secs(server.unix_time));
         Ok(Self {
             rng,
-            verifier: verify::Verifier::new(server.ca_der, server.host, now)?,
+            verifier: verify::Verifier::new(server.ca_der, server.host, now, proved)?,
         })
+    }
+}
+
+/// After a handshake embedded-tls accepted: refuses it unless the server proved its
+/// identity (see [`VerifyingProvider`]).
+fn proved(proved: &Cell<bool>) -> Result<(), TlsError> {
+    if proved.get() {
+        Ok(())
+    } else {
+        Err(TlsError::InvalidCertificate)
     }
 }
 
@@ -122,8 +135,10 @@ where
 {
     let mut tls = embedded_tls::blocking::TlsConnection::new(socket, read_record, write_record);
     let config = config(server.host);
-    let provider = VerifyingProvider::new(server, rng)?;
+    let signed = Cell::new(false);
+    let provider = VerifyingProvider::new(server, rng, &signed)?;
     tls.open(TlsContext::new(&config, provider))?;
+    proved(&signed)?;
     Ok(tls)
 }
 
@@ -145,7 +160,23 @@ where
 {
     let mut tls = embedded_tls::TlsConnection::new(socket, read_record, write_record);
     let config = config(server.host);
-    let provider = VerifyingProvider::new(server, rng)?;
+    let signed = Cell::new(false);
+    let provider = VerifyingProvider::new(server, rng, &signed)?;
     tls.open(TlsContext::new(&config, provider)).await?;
+    proved(&signed)?;
     Ok(tls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handshake_without_proof_is_refused() {
+        assert!(matches!(
+            proved(&Cell::new(false)),
+            Err(TlsError::InvalidCertificate)
+        ));
+        assert!(proved(&Cell::new(true)).is_ok());
+    }
 }

@@ -17,6 +17,10 @@ use std::sync::Arc;
 use std::thread;
 
 use embedded_io_adapters::std::FromStd;
+
+mod common;
+#[cfg(feature = "async")]
+use common::AsyncTcp;
 use embedded_tls::TlsError;
 use lwa_embedded::EXCHANGE_BUFFER_LEN;
 use lwa_embedded::blocking::run_exchange;
@@ -288,33 +292,6 @@ fn rsa_chain_for_another_host_is_refused() {
     );
     let got = refresh_over_tls(port, "localhost", &ca.der);
     assert!(matches!(got, Err(TlsError::InvalidCertificate)), "{got:?}");
-}
-
-/// A blocking `TcpStream` behind the async traits (each call completes at once), so that
-/// the async TLS helper runs against the same real socket and server.
-#[cfg(feature = "async")]
-struct AsyncTcp(TcpStream);
-
-#[cfg(feature = "async")]
-impl embedded_io_async::ErrorType for AsyncTcp {
-    type Error = std::io::Error;
-}
-
-#[cfg(feature = "async")]
-impl embedded_io_async::Read for AsyncTcp {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, std::io::Error> {
-        self.0.read(buf)
-    }
-}
-
-#[cfg(feature = "async")]
-impl embedded_io_async::Write for AsyncTcp {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, std::io::Error> {
-        self.0.write(buf)
-    }
-    async fn flush(&mut self) -> Result<(), std::io::Error> {
-        self.0.flush()
-    }
 }
 
 #[cfg(feature = "async")]

@@ -6,6 +6,8 @@
 //! Nothing of the chain is copied but the leaf's public key (at most [`MAX_SPKI_LEN`]
 //! bytes); webpki parses in place without allocating, so certificates cost no stack copies.
 
+use core::cell::Cell;
+
 use digest::Digest as _;
 use embedded_tls::{
     Aes128GcmSha256, CertificateEntryRef, CertificateRef, CertificateVerifyRef, SignatureScheme,
@@ -50,7 +52,9 @@ static CERT_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
 
 type Transcript = <Aes128GcmSha256 as TlsCipherSuite>::Hash;
 
-/// Verifies the server for one handshake. See the [module docs](self).
+/// Verifies the server for one handshake. See the [module docs](self). The caller must check
+/// `proved` after the handshake: embedded-tls does not insist that the server sent its
+/// certificate and signature at all.
 pub(super) struct Verifier<'a> {
     ca_der: &'a [u8],
     host: DnsName<'a>,
@@ -58,12 +62,20 @@ pub(super) struct Verifier<'a> {
     spki: [u8; MAX_SPKI_LEN],
     spki_len: usize,
     transcript: Option<Transcript>,
+    /// Set once the handshake signature checked out with the verified leaf's key.
+    proved: &'a Cell<bool>,
 }
 
 impl<'a> Verifier<'a> {
     /// A verifier trusting the CA certificate `ca_der` alone, for `host` at `now`.
-    pub(super) fn new(ca_der: &'a [u8], host: &'a str, now: UnixTime) -> Result<Self, TlsError> {
+    pub(super) fn new(
+        ca_der: &'a [u8],
+        host: &'a str,
+        now: UnixTime,
+        proved: &'a Cell<bool>,
+    ) -> Result<Self, TlsError> {
         let host = DnsName::try_from(host).map_err(|_| TlsError::InvalidCertificate)?;
+        proved.set(false);
         Ok(Self {
             ca_der,
             host,
@@ -71,6 +83,7 @@ impl<'a> Verifier<'a> {
             spki: [0; MAX_SPKI_LEN],
             spki_len: 0,
             transcript: None,
+            proved,
         })
     }
 
@@ -177,7 +190,9 @@ impl TlsVerifier<Aes128GcmSha256> for Verifier<'_> {
         let spki = SubjectPublicKeyInfoDer::from(spki);
         let key = RawPublicKeyEntity::try_from(&spki).map_err(|_| TlsError::InvalidCertificate)?;
         key.verify_signature(algorithm, &message, verify.signature)
-            .map_err(|_| TlsError::InvalidSignature)
+            .map_err(|_| TlsError::InvalidSignature)?;
+        self.proved.set(true);
+        Ok(())
     }
 }
 
@@ -200,6 +215,30 @@ fn spki_of(cert: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A signature without a verified chain before it proves nothing: embedded-tls would let
+    /// a server send CertificateVerify (or skip both messages); `proved` stays false.
+    #[test]
+    fn nothing_is_proved_without_a_verified_chain() {
+        let proved = Cell::new(true);
+        let now = UnixTime::since_unix_epoch(core::time::Duration::from_secs(1_800_000_000));
+        let mut v = Verifier::new(&[0x30, 0x00], "lwa.test", now, &proved).unwrap();
+        assert!(!proved.get(), "a new verifier starts unproved");
+        let verify = CertificateVerifyRef {
+            signature_scheme: SignatureScheme::EcdsaSecp256r1Sha256,
+            signature: &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01],
+        };
+        assert!(matches!(
+            v.verify_signature(verify),
+            Err(TlsError::InvalidCertificate)
+        ));
+        assert!(!proved.get());
+        assert!(matches!(
+            v.set_hostname_verification("other.test"),
+            Err(TlsError::InvalidCertificate)
+        ));
+        assert!(v.set_hostname_verification("LWA.test").is_ok());
+    }
 
     #[test]
     fn spki_of_never_panics_on_prefixes() {
