@@ -40,6 +40,7 @@ use crate::secret::Secret;
 
 #[cfg(feature = "fast")]
 mod fast;
+mod strict;
 
 /// Deepest nesting of objects and arrays accepted (the response object itself is level 1).
 pub const MAX_DEPTH: usize = 16;
@@ -463,26 +464,27 @@ fn parse_members<'a>(
     let slots = slots
         .get_mut(..members.len())
         .ok_or(fail(None, JsonErrorKind::Syntax))?;
-    // Both paths refuse the same documents: the depth check runs unless the fast path read a
-    // flat object whose every byte outside strings it checked (found by fuzzing: the fast
-    // path skips scalar junk with brackets in it that this check counts).
+    // Both paths refuse the same documents: the fast path accepts only a flat object whose
+    // every byte it checked as strictly as `strict::check` does; anything else is checked
+    // by that pass before serde-json-core (lenient with what it skips) reads it.
     #[cfg(feature = "fast")]
-    let fast = path == Path::Fast
-        && match fast::scan(body, members, slots) {
-            fast::Scan::Flat => true,
-            fast::Scan::FlatWithScalars => {
-                check_depth(body).map_err(|k| fail(None, k))?;
-                true
-            }
-            fast::Scan::GaveUp => false,
-        };
+    let fast = path == Path::Fast && fast::scan(body, members, slots);
     #[cfg(not(feature = "fast"))]
     let fast = {
         let _ = path; // one path only without the feature
         false
     };
     if !fast {
-        check_depth(body).map_err(|k| fail(None, k))?;
+        strict::check(body).map_err(|broken| {
+            let member = broken.key.and_then(|(start, len)| {
+                let raw = core::str::from_utf8(body.get(start..start + len)?).ok()?;
+                members
+                    .iter()
+                    .find(|m| name_is(raw, m.name))
+                    .map(|m| m.name)
+            });
+            fail(member, broken.kind)
+        })?;
         slots.fill(Slot::Absent);
         let current = Cell::new(None);
         let found = Cell::new(None);
@@ -574,52 +576,30 @@ fn map_error(e: serde_json_core::de::Error) -> JsonErrorKind {
     }
 }
 
-/// Refuses nesting deeper than [`MAX_DEPTH`] before serde-json-core, which recurses once per
-/// level, sees the body.
-fn check_depth(body: &[u8]) -> Result<(), JsonErrorKind> {
-    // Fast path: with fewer opening brackets than the limit, the depth cannot exceed it.
-    // Counted in byte lanes (at most 255 per chunk), which the compiler vectorizes.
-    let opens: usize = body
-        .chunks(255)
-        .map(|chunk| {
-            usize::from(
-                chunk
-                    .iter()
-                    .map(|&b| u8::from(b == b'{') | u8::from(b == b'['))
-                    .fold(0u8, u8::wrapping_add),
-            )
-        })
-        .sum();
-    if opens <= MAX_DEPTH {
-        return Ok(());
+/// Whether the raw (possibly escaped) key `raw` is `name`: `"refresh\u005ftoken"` is
+/// `refresh_token`. Keys come from serde-json-core undecoded.
+fn name_is(raw: &str, name: &str) -> bool {
+    if raw == name {
+        return true;
     }
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in body {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+    let (mut raw, mut name) = (raw.as_bytes(), name.as_bytes());
+    while let Some(&first) = raw.first() {
+        let (ch, used) = if first == b'\\' {
+            match decode_escape(raw) {
+                Some(decoded) => decoded,
+                None => return false,
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(JsonErrorKind::TooDeep);
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+        } else {
+            (char::from(first), 1)
+        };
+        let mut utf8 = [0u8; 4];
+        let Some(rest) = name.strip_prefix(ch.encode_utf8(&mut utf8).as_bytes()) else {
+            return false;
+        };
+        name = rest;
+        raw = raw.get(used..).unwrap_or_default();
     }
-    Ok(())
+    name.is_empty()
 }
 
 /// Decodes JSON string escapes in place; returns the decoded length, or `None` for an
@@ -724,8 +704,24 @@ impl<'de> Visitor<'de> for Document<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<&'de str>()? {
-            let Some(i) = self.members.iter().position(|m| m.name == key) else {
+        // The member just read, if it was a number: serde-json-core reads `3.6e3` as `3` and
+        // then stumbles on `.` where it wants `,`. The document passed the strict check, so
+        // that is the only way the next key can fail: blame the number.
+        let mut after_number = None;
+        loop {
+            let key = match map.next_key::<&'de str>() {
+                Ok(Some(key)) => key,
+                Ok(None) => break,
+                Err(e) => {
+                    if let Some(name) = after_number {
+                        self.current.set(Some(name));
+                        self.found.set(Some(JsonErrorKind::InvalidNumber));
+                    }
+                    return Err(e);
+                }
+            };
+            after_number = None;
+            let Some(i) = self.members.iter().position(|m| name_is(key, m.name)) else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
@@ -746,7 +742,10 @@ impl<'de> Visitor<'de> for Document<'_> {
                     None => Slot::Null,
                 },
                 Kind::U32 => match map.next_value::<Option<u32>>()? {
-                    Some(n) => Slot::U32(n),
+                    Some(n) => {
+                        after_number = Some(member.name);
+                        Slot::U32(n)
+                    }
                     None => Slot::Null,
                 },
             };
@@ -923,7 +922,90 @@ mod tests {
         let fast = parse_code_pair(&mut doc.clone().into_bytes()).map(|_| ());
         let reference = parse_code_pair_reference(&mut doc.into_bytes()).map(|_| ());
         assert_eq!(fast, reference);
-        assert_eq!(fast.unwrap_err().kind, JsonErrorKind::TooDeep);
+        // `+` cannot start a JSON value: refused before any bracket is counted.
+        assert_eq!(fast.unwrap_err().kind, JsonErrorKind::Syntax);
+    }
+
+    /// Each malformed answer is an error on both paths, the same error (issue found by
+    /// differential testing: serde-json-core skips unknown members leniently).
+    #[test]
+    fn malformed_json_in_skipped_members_is_refused() {
+        use JsonErrorKind::*;
+        let cases: [(&[u8], Option<&str>, JsonErrorKind); 9] = [
+            (
+                br#"{"access_token":"Atza|a","token_type":"bearer","expires_in":3600,"x":tru e}"#,
+                None,
+                Syntax,
+            ),
+            (
+                br#"{"access_token":"a","token_type":"b","x":NaN}"#,
+                None,
+                Syntax,
+            ),
+            (
+                br#"{"access_token":"a","token_type":"b","x":01}"#,
+                None,
+                InvalidNumber,
+            ),
+            (
+                br#"{"access_token":"a","token_type":"b","x":+1}"#,
+                None,
+                Syntax,
+            ),
+            (
+                b"{\"access_token\":\"a\",\"token_type\":\"b\",\"x\":\"\xff\"}",
+                None,
+                InvalidString,
+            ),
+            (
+                br#"{"access_token":"a","token_type":"b","x":"\q"}"#,
+                None,
+                InvalidString,
+            ),
+            (
+                b"{\"access_token\":\"Atza|a\x01\",\"token_type\":\"b\"}",
+                Some("access_token"),
+                InvalidString,
+            ),
+            (
+                b"{\"access_token\":\"a\",\"token_type\":\"b\",\"x\":\"\t\"}",
+                None,
+                InvalidString,
+            ),
+            (
+                br#"{"access_token":"a","token_type":"b","expires_in":3.6e3}"#,
+                Some("expires_in"),
+                InvalidNumber,
+            ),
+        ];
+        for (doc, member, kind) in cases {
+            let text = std::string::String::from_utf8_lossy(doc);
+            let got = parse_token(&mut doc.to_vec()).map(drop).unwrap_err();
+            assert_eq!((got.member, got.kind), (member, kind), "{text}");
+            let reference = parse_token_reference(&mut doc.to_vec()).map(drop);
+            assert_eq!(reference, Err(got), "{text}");
+        }
+        let junk = br#"{"junk": tru e 12x ,"error":"invalid_client"}"#;
+        assert_eq!(
+            parse_oauth_error(&mut junk.to_vec())
+                .map(drop)
+                .unwrap_err()
+                .kind,
+            Syntax
+        );
+    }
+
+    /// `"refresh\u005ftoken"` is `refresh_token`: a rotated token written that way is kept.
+    #[test]
+    fn member_names_are_matched_after_decoding() {
+        let doc = r#"{"access_token":"Atza|a","token_type":"bearer","refresh\u005ftoken":"Atzr|r","\u0065xpires_in":60}"#;
+        let got = token(doc).unwrap();
+        assert_eq!(got.1.as_deref(), Some("Atzr|r"));
+        assert_eq!(got.3, Some(60));
+        assert!(name_is(r"a\u0062c", "abc"));
+        assert!(!name_is(r"a\u0062", "abc"));
+        assert!(!name_is(r"a\q", "a"));
+        assert!(!name_is("abcd", "abc"));
     }
 
     #[test]

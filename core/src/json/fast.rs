@@ -13,12 +13,12 @@ use super::{Kind, Member, Slot};
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Where the next `"` or `\\` is, from `at` on: 16 bytes at a time, the block with a hit
-/// word by word.
+/// Where the next `"`, `\\` or control character is, from `at` on: 16 bytes at a time, the
+/// block with a hit word by word.
 fn find_quote_or_backslash(b: &[u8], at: usize) -> Option<usize> {
     let p = crate::blocks::first_match(
         b.get(at..)?,
-        |c| (c == b'"') | (c == b'\\'),
+        |c| (c == b'"') | (c == b'\\') | (c < 0x20),
         |block| {
             let (low, high) = block.split_at(8);
             first_in_word(low).or_else(|| first_in_word(high).map(|p| p + 8))
@@ -27,16 +27,19 @@ fn find_quote_or_backslash(b: &[u8], at: usize) -> Option<usize> {
     Some(at + p)
 }
 
-/// The first `"` or `\\` in 8 bytes, found with word arithmetic.
+/// The first `"`, `\\` or byte below 0x20 in 8 bytes, found with word arithmetic.
 fn first_in_word(word: &[u8]) -> Option<usize> {
     const QUOTES: u64 = ONES * b'"' as u64;
     const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    const SPACES: u64 = ONES * 0x20;
     let x = u64::from_le_bytes(*word.first_chunk::<8>()?);
     let q = x ^ QUOTES;
     let s = x ^ BACKSLASHES;
-    // A zero byte in `q` or `s` is a match; the lowest flag is the first match (borrows only
-    // ever flag bytes above a true zero).
-    let hits = ((q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s)) & HIGHS;
+    // A zero byte in `q` or `s`, or a byte below 0x20 in `x`, is a match; the lowest flag is
+    // the first match (borrows only ever flag bytes above a true match).
+    let hits =
+        ((q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s) | (x.wrapping_sub(SPACES) & !x))
+            & HIGHS;
     (hits != 0).then(|| (hits.trailing_zeros() / 8) as usize)
 }
 
@@ -56,9 +59,6 @@ fn is_ascii(b: &[u8]) -> bool {
 struct Scanner<'b> {
     b: &'b [u8],
     at: usize,
-    /// Whether an unknown scalar was skipped byte by byte (its bytes are not checked, so the
-    /// bracket-depth limit must then be checked the reference way).
-    skipped_scalar: bool,
 }
 
 impl Scanner<'_> {
@@ -86,7 +86,7 @@ impl Scanner<'_> {
         let start = self.at;
         let end = find_quote_or_backslash(self.b, start)?;
         if self.b.get(end)? != &b'"' {
-            return None; // an escape: the reference path decodes those
+            return None; // an escape (the reference path decodes those) or a control character
         }
         self.at = end + 1;
         Some((start, end - start))
@@ -116,61 +116,38 @@ impl Scanner<'_> {
         }
     }
 
-    /// An unknown member's value: a plain string, or a scalar skipped the way
-    /// serde-json-core skips one (up to the next `,` or `}`).
+    /// An unknown member's value: a plain string, a literal, or a number in the JSON grammar
+    /// (as strictly as `strict::check`; anything else is left to the reference path).
     fn skip_value(&mut self) -> Option<()> {
         self.skip_ws();
         match self.peek()? {
             b'"' => self.string().map(drop),
-            b'{' | b'[' | b',' | b'}' | b']' => None,
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
             _ => {
-                self.skipped_scalar = true;
-                while !matches!(self.peek()?, b',' | b'}') {
-                    if self.peek()? == b']' {
-                        return None;
-                    }
-                    self.at += 1;
-                }
+                self.at = super::strict::number(self.b, self.at).ok()?;
                 Some(())
             }
         }
     }
 }
 
-/// What the fast path made of a document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Scan {
-    /// A flat object of plain values, read into the slots. Its only brackets outside strings
-    /// are its own braces, so the depth limit holds.
-    Flat,
-    /// A flat object read into the slots, with an unknown scalar skipped unchecked: the depth
-    /// limit must still be checked as the reference path does.
-    FlatWithScalars,
-    /// Anything else: use the reference path (and reset the slots).
-    GaveUp,
+/// Reads `body` into `slots` if it is a flat object of plain values, every byte of it checked
+/// as strictly as `strict::check` would (so the depth limit holds too: its only brackets are
+/// its own braces). `false`: use the reference path (and reset the slots).
+pub(super) fn scan(body: &[u8], members: &[Member], slots: &mut [Slot]) -> bool {
+    scan_inner(body, members, slots).is_some()
 }
 
-/// Reads `body` into `slots` if it is a flat object of plain values.
-pub(super) fn scan(body: &[u8], members: &[Member], slots: &mut [Slot]) -> Scan {
-    match scan_inner(body, members, slots) {
-        None => Scan::GaveUp,
-        Some(false) => Scan::Flat,
-        Some(true) => Scan::FlatWithScalars,
-    }
-}
-
-/// `Some(skipped_scalar)` for a flat object.
-fn scan_inner(body: &[u8], members: &[Member], slots: &mut [Slot]) -> Option<bool> {
+/// `Some` for a flat object.
+fn scan_inner(body: &[u8], members: &[Member], slots: &mut [Slot]) -> Option<()> {
     // Every string is then UTF-8, as the reference path requires of each. The ASCII test
     // first: it is a fraction of the cost of full validation, and answers are ASCII.
     if !is_ascii(body) {
         core::str::from_utf8(body).ok()?;
     }
-    let mut s = Scanner {
-        b: body,
-        at: 0,
-        skipped_scalar: false,
-    };
+    let mut s = Scanner { b: body, at: 0 };
     s.eat(b'{')?;
     s.skip_ws();
     if s.peek()? == b'}' {
@@ -214,7 +191,7 @@ fn scan_inner(body: &[u8], members: &[Member], slots: &mut [Slot]) -> Option<boo
         }
     }
     s.skip_ws();
-    (s.at == body.len()).then_some(s.skipped_scalar)
+    (s.at == body.len()).then_some(())
 }
 
 #[cfg(test)]
