@@ -7,12 +7,17 @@
 //! - [`OAuthError`]: `error` (kept as text, and classified: [`ErrorCode::class`]) and
 //!   `error_description`.
 //!
+//! Every body must be JSON as RFC 8259 has it, all of it, unknown members included: literals
+//! spelled out, numbers in the JSON grammar, valid escapes, no raw control characters in
+//! strings, valid UTF-8, nothing after the object. One strict pass checks that before
+//! serde-json-core reads a value (serde-json-core alone skips unknown values leniently).
 //! Member order does not matter; unknown members of any JSON type are skipped; a member that
-//! appears twice is an error. String escapes (`\/`, `\u0041`, surrogate pairs) are decoded in
-//! place, inside the body buffer, so the parsed values borrow the buffer and nothing is
-//! copied or allocated. Objects and arrays may nest at most [`MAX_DEPTH`] deep (checked
-//! before parsing, so a hostile body cannot exhaust the stack). Tokens longer than
-//! [`MAX_TOKEN_LEN`] bytes are refused.
+//! appears twice is an error; member names may be written with escapes. String escapes
+//! (`\/`, `\u0041`, surrogate pairs) are decoded in place, inside the body buffer, so the
+//! parsed values borrow the buffer and nothing is copied or allocated. Objects and arrays may
+//! nest at most [`MAX_DEPTH`] deep (checked by the strict pass, which does not recurse, so a
+//! hostile body cannot exhaust the stack). Tokens longer than [`MAX_TOKEN_LEN`] bytes are
+//! refused.
 //!
 //! ```
 //! use lwa_core::json::{parse_token, parse_oauth_error, ErrorClass};
