@@ -407,6 +407,9 @@ impl<'buf> ResponseReader<'buf> {
             match chunk {
                 Chunk::Size => match httparse::parse_chunk_size(limit(raw, MAX_CHUNK_LINE)) {
                     Ok(httparse::Status::Complete((used, size))) => {
+                        if !strict_chunk_line(raw.get(..used).unwrap_or_default()) {
+                            return Err(HttpError::InvalidChunk);
+                        }
                         read += used;
                         if size == 0 {
                             chunk = Chunk::Trailers;
@@ -602,6 +605,17 @@ fn parse_delta_seconds(v: &[u8]) -> Option<u32> {
     Some(v.iter().fold(0u32, |acc, &d| {
         acc.saturating_mul(10).saturating_add(u32::from(d - b'0'))
     }))
+}
+
+/// RFC 9112 7.1 where httparse is lenient: a chunk-size line starts with at least one hex
+/// digit (httparse reads `\r\n` or `;ext\r\n` as size 0, which would end a body early)
+/// and its only line feed is the one of its closing CRLF (httparse lets bare line feeds
+/// through inside an extension).
+fn strict_chunk_line(line: &[u8]) -> bool {
+    let Some(content) = line.strip_suffix(b"\r\n") else {
+        return false;
+    };
+    line.first().is_some_and(u8::is_ascii_hexdigit) && !content.contains(&b'\n')
 }
 
 #[cfg(test)]
@@ -897,6 +911,32 @@ mod tests {
         }
         wire.extend_from_slice(b"\r\n\r\n");
         assert_eq!(all_splits(&wire, false), Err(HttpError::InvalidChunk));
+    }
+
+    /// RFC 9112 requires a hex digit and CRLF; httparse read a line without a digit as
+    /// size 0 (a body cut short passed as complete) and let bare line feeds into extensions.
+    #[test]
+    fn chunk_size_lines_need_a_digit_and_crlf() {
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for bad in [
+            &b"2\r\n{}\r\n\r\n\r\n"[..],
+            b"2\r\n{}\r\n;ext\r\n\r\n",
+            b"2;a\nb\r\n{}\r\n0\r\n\r\n",
+            b" 2\r\n{}\r\n0\r\n\r\n",
+        ] {
+            let wire = [&head[..], bad].concat();
+            assert_eq!(
+                all_splits(&wire, false),
+                Err(HttpError::InvalidChunk),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let good = [&head[..], b"2;a=b\r\n{}\r\n0\r\n\r\n"].concat();
+        assert_eq!(all_splits(&good, false), ok(200, None, b"{}"));
+        assert!(strict_chunk_line(b"0\r\n"));
+        assert!(!strict_chunk_line(b"0\n"));
+        assert!(!strict_chunk_line(b""));
     }
 
     /// Trailers are held to the head limit the same way: only that many bytes are parsed.
