@@ -172,7 +172,7 @@ impl HeadSyntax {
 pub enum HttpError {
     /// The status line or a header is malformed.
     InvalidHead(HeadSyntax),
-    /// More header fields than [`MAX_HEADERS`](crate::http::MAX_HEADERS).
+    /// More header fields than [`MAX_HEADERS`](crate::limits::MAX_HEADERS).
     TooManyHeaders,
     /// The response head (with any 1xx interim heads before it) exceeds the limit.
     HeadTooLarge {
@@ -214,7 +214,7 @@ impl fmt::Display for HttpError {
             Self::TooManyHeaders => write!(
                 f,
                 "response has more than {} header fields",
-                crate::http::MAX_HEADERS
+                crate::limits::MAX_HEADERS
             ),
             Self::HeadTooLarge { limit } => {
                 write!(f, "response head larger than {limit} bytes")
@@ -279,7 +279,7 @@ pub enum JsonErrorKind {
     InvalidNumber,
     /// A string has an invalid escape sequence or is not UTF-8.
     InvalidString,
-    /// Objects and arrays nest deeper than [`MAX_DEPTH`](crate::json::MAX_DEPTH).
+    /// Objects and arrays nest deeper than [`MAX_DEPTH`](crate::limits::MAX_DEPTH).
     TooDeep,
     /// A required member is missing.
     MissingMember,
@@ -318,7 +318,11 @@ impl fmt::Display for JsonError {
             JsonErrorKind::InvalidNumber => f.write_str(": invalid number"),
             JsonErrorKind::InvalidString => f.write_str(": invalid string escape or UTF-8"),
             JsonErrorKind::TooDeep => {
-                write!(f, ": nested deeper than {} levels", crate::json::MAX_DEPTH)
+                write!(
+                    f,
+                    ": nested deeper than {} levels",
+                    crate::limits::MAX_DEPTH
+                )
             }
             JsonErrorKind::MissingMember => f.write_str(": missing"),
             JsonErrorKind::DuplicateMember => f.write_str(": appears twice"),

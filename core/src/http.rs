@@ -39,8 +39,7 @@ use core::mem::MaybeUninit;
 
 use crate::error::{HeadSyntax, HttpError};
 
-/// Most header fields accepted in a head or in the trailers. LWA sends about ten.
-pub const MAX_HEADERS: usize = 24;
+pub use crate::limits::MAX_HEADERS;
 
 /// Default [`Limits::max_head`]: far above LWA's heads of about 350 bytes.
 pub const DEFAULT_MAX_HEAD: usize = 4096;
@@ -436,7 +435,7 @@ impl<'buf> ResponseReader<'buf> {
                         break;
                     }
                     let to = start + decoded;
-                    crate::form::move_down(self.buf, read, to, take);
+                    crate::bytes::move_down(self.buf, read, to, take);
                     decoded += take;
                     read += take;
                     let left = left - take as u64;
@@ -479,7 +478,7 @@ impl<'buf> ResponseReader<'buf> {
         // Keep the incomplete framing bytes right after the decoded body, freeing the rest.
         let end = start + decoded;
         if read > end {
-            crate::form::move_down(self.buf, read, end, self.filled - read);
+            crate::bytes::move_down(self.buf, read, end, self.filled - read);
             self.filled = end + (self.filled - read);
         }
         self.state = State::Body {

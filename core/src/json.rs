@@ -47,8 +47,7 @@ use crate::secret::Secret;
 mod fast;
 mod strict;
 
-/// Deepest nesting of objects and arrays accepted (the response object itself is level 1).
-pub const MAX_DEPTH: usize = 16;
+pub use crate::limits::MAX_DEPTH;
 
 /// A successful token response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -620,7 +619,7 @@ fn unescape_in_place(span: &mut [u8]) -> Option<usize> {
     while read < span.len() {
         let rest = span.get(read..)?;
         let plain = rest.iter().position(|&b| b == b'\\').unwrap_or(rest.len());
-        crate::form::move_down(span, read, write, plain);
+        crate::bytes::move_down(span, read, write, plain);
         read += plain;
         write += plain;
         if read == span.len() {

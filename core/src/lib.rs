@@ -18,12 +18,14 @@ extern crate std;
 
 #[cfg(feature = "fast")]
 mod blocks;
+mod bytes;
 pub mod endpoint;
 pub mod error;
 pub mod exchange;
 pub mod form;
 pub mod http;
 pub mod json;
+pub mod limits;
 pub mod pkce;
 pub mod request;
 pub mod secret;
