@@ -137,6 +137,10 @@ pub enum HeadSyntax {
     Token,
     /// Not an `HTTP/1.x` response.
     Version,
+    /// A trailer field continued on the next line (obsolete line folding, RFC 9112 5.2).
+    /// Folded fields in the head are unfolded; in trailers, which lwa does not read, they
+    /// are refused.
+    ObsFold,
 }
 
 impl HeadSyntax {
@@ -161,6 +165,7 @@ impl HeadSyntax {
             Self::Status => "invalid status line",
             Self::Token => "invalid token",
             Self::Version => "not an HTTP/1.x response",
+            Self::ObsFold => "obsolete line folding in a trailer field",
         }
     }
 }

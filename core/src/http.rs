@@ -317,7 +317,11 @@ impl<'buf> ResponseReader<'buf> {
             let mut headers =
                 [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut []);
-            let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            // RFC 9112 5.2: a client must unfold obsolete line folding. httparse keeps the
+            // fold in the value; the field readers treat its CR LF as whitespace.
+            let mut config = httparse::ParserConfig::default();
+            config.allow_obsolete_multiline_headers_in_responses(true);
+            let len = match config.parse_response_with_uninit_headers(
                 &mut response,
                 data,
                 &mut headers,
@@ -494,6 +498,9 @@ impl<'buf> ResponseReader<'buf> {
                             });
                         }
                         Ok(httparse::Status::Partial) => break,
+                        Err(_) if obs_fold(limit(raw, self.limits.max_head)) => {
+                            return Err(HttpError::InvalidHead(HeadSyntax::ObsFold));
+                        }
                         Err(e) => return Err(HeadSyntax::from_httparse(e)),
                     }
                 }
@@ -603,14 +610,33 @@ fn limit(raw: &[u8], max: usize) -> &[u8] {
     raw.get(..max).unwrap_or(raw)
 }
 
+/// `v` without surrounding whitespace; the CR LF of an obsolete line fold counts as
+/// whitespace (httparse keeps folds in values, and only they put CR or LF there).
 fn trim(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
+    while let [b' ' | b'\t' | b'\r' | b'\n', rest @ ..] = v {
         v = rest;
     }
-    while let [rest @ .., b' ' | b'\t'] = v {
+    while let [rest @ .., b' ' | b'\t' | b'\r' | b'\n'] = v {
         v = rest;
     }
     v
+}
+
+/// Whether trailers that httparse refused break at an obsolete line fold: the first line
+/// that starts with a space or tab follows fields httparse accepts.
+fn obs_fold(trailers: &[u8]) -> bool {
+    let Some(fold) = trailers
+        .windows(2)
+        .position(|w| matches!(w, [b'\n', b' ' | b'\t']))
+        .map(|lf| lf + 1)
+    else {
+        return false;
+    };
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    matches!(
+        httparse::parse_headers(trailers.get(..fold).unwrap_or_default(), &mut fields),
+        Ok(httparse::Status::Partial)
+    )
 }
 
 fn parse_length(v: &[u8]) -> Option<usize> {
@@ -998,6 +1024,31 @@ mod tests {
             );
             assert_eq!(r.into_response().unwrap().body, &[b'x'; 50][..]);
         }
+    }
+
+    /// RFC 9112 5.2: a client unfolds obsolete line folding in the head; folded trailers,
+    /// which lwa does not read, are refused with an error that names the fold.
+    #[test]
+    fn obsolete_line_folding() {
+        let folded_head =
+            b"HTTP/1.1 200 OK\r\nX-Long: a\r\n b\r\nContent-Length: 2,\r\n\t2\r\n\r\n{}";
+        assert_eq!(all_splits(folded_head, false), ok(200, None, b"{}"));
+        let folded_trailer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX: a\r\n b\r\n\r\n";
+        assert_eq!(
+            all_splits(folded_trailer, false),
+            Err(HttpError::InvalidHead(HeadSyntax::ObsFold))
+        );
+        // A bad name before the fold is still a bad name.
+        let bad_name =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nB d: a\r\n b\r\n\r\n";
+        assert_eq!(
+            all_splits(bad_name, false),
+            Err(HttpError::InvalidHead(HeadSyntax::HeaderName))
+        );
+        assert_eq!(
+            std::string::ToString::to_string(&HttpError::InvalidHead(HeadSyntax::ObsFold)),
+            "malformed response head: obsolete line folding in a trailer field"
+        );
     }
 
     /// Trailers are held to the head limit the same way: only that many bytes are parsed.
