@@ -623,7 +623,10 @@ fn trim(mut v: &[u8]) -> &[u8] {
 }
 
 /// Whether trailers that httparse refused break at an obsolete line fold: the first line
-/// that starts with a space or tab follows fields httparse accepts.
+/// that starts with a space or tab follows fields httparse accepts. Out of line: its field
+/// slots (384 bytes on a Cortex-M) belong on the stack of the error path only.
+#[cold]
+#[inline(never)]
 fn obs_fold(trailers: &[u8]) -> bool {
     let Some(fold) = trailers
         .windows(2)
