@@ -6,6 +6,8 @@
 #![no_std]
 
 pub mod board;
+#[cfg(feature = "rsa")]
+pub mod heap;
 pub mod measure;
 pub mod net;
 pub mod rng;
@@ -16,7 +18,7 @@ pub mod wire;
 use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::hprintln;
 use lwa_embedded::core::request::MAX_TOKEN_LEN;
 use lwa_embedded::core::session::{Instant, Session};
 use lwa_embedded::{DriveError, EXCHANGE_BUFFER_LEN, Next};
@@ -34,9 +36,7 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     if let Some(at) = info.location() {
         hprintln!("PANIC at {}:{}", at.file(), at.line());
     }
-    debug::exit(debug::EXIT_FAILURE);
-    #[allow(clippy::empty_loop)]
-    loop {}
+    measure::exit(false)
 }
 
 /// The chain this build verifies, as the harness names it.
@@ -88,7 +88,7 @@ pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connecto
     board::start_clock(syst);
     board::start_busy_counter();
     #[cfg(feature = "rsa")]
-    measure::init_heap();
+    heap::init_heap();
     let mut wire = Wire::new(board::Uart::init());
     let ca = CA.take();
     let mut command = [0u8; 16];
@@ -184,7 +184,7 @@ pub fn finish(driver: &str, ok: bool, connector: &Connector) -> ! {
     hprintln!("static RAM: {} bytes", measure::static_ram());
     #[cfg(feature = "rsa")]
     {
-        let (peak, size) = measure::heap_peak();
+        let (peak, size) = heap::heap_peak();
         hprintln!("heap peak: {} bytes (of {})", peak, size);
     }
     #[cfg(not(feature = "rsa"))]
@@ -197,21 +197,7 @@ pub fn finish(driver: &str, ok: bool, connector: &Connector) -> ! {
         s.received,
         connector.report.last_handshake_ms
     );
-    hprintln!(
-        "{}",
-        if ok {
-            "all checks passed"
-        } else {
-            "CHECKS FAILED"
-        }
-    );
-    debug::exit(if ok {
-        debug::EXIT_SUCCESS
-    } else {
-        debug::EXIT_FAILURE
-    });
-    #[allow(clippy::empty_loop)]
-    loop {}
+    measure::exit(ok)
 }
 
 /// The blocking driver as this firmware builds it.

@@ -1,9 +1,13 @@
-//! What the firmware measures about itself: peak stack (paint the free RAM, find the lowest
-//! word that changed) and, on the RSA build, the heap's high-water mark. `unsafe` here
-//! writes and reads raw memory below the stack pointer and implements `GlobalAlloc`; both
-//! are the measured need.
+//! What a test firmware measures about itself, and how it ends: peak stack (paint the free
+//! RAM, find the lowest word that changed), static RAM, and the verdict as QEMU's exit code.
+//! `unsafe` here writes and reads raw memory below the stack pointer, the measured need.
+//!
+//! Shared with `tests/firmware` (which includes this file by path), so it depends on nothing
+//! but `cortex-m` and `cortex-m-semihosting`.
 
 use core::ptr::{addr_of, addr_of_mut};
+
+use cortex_m_semihosting::{debug, hprintln};
 
 const PAINT: u32 = 0xA5A5_A5A5;
 
@@ -55,65 +59,21 @@ pub fn static_ram() -> usize {
     addr_of!(__sheap) as usize - addr_of!(__sdata) as usize
 }
 
-#[cfg(feature = "rsa")]
-pub use heap::{heap_peak, init_heap};
-
-#[cfg(feature = "rsa")]
-mod heap {
-    use core::alloc::{GlobalAlloc, Layout};
-    use core::mem::MaybeUninit;
-    use core::ptr::addr_of_mut;
-    use core::sync::atomic::{AtomicUsize, Ordering};
-
-    use embedded_alloc::LlffHeap;
-
-    /// Heap for embedded-tls's RSA code (the `rsa` crate allocates its big integers).
-    const HEAP_LEN: usize = 16 * 1024;
-
-    /// The allocator, counting bytes in use and their high-water mark.
-    struct Counting {
-        heap: LlffHeap,
-        used: AtomicUsize,
-        peak: AtomicUsize,
-    }
-
-    #[global_allocator]
-    static HEAP: Counting = Counting {
-        heap: LlffHeap::empty(),
-        used: AtomicUsize::new(0),
-        peak: AtomicUsize::new(0),
-    };
-
-    // SAFETY: forwards to LlffHeap, which upholds GlobalAlloc's contract; the counters are
-    // bookkeeping only.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            // SAFETY: the caller's layout, passed on.
-            let p = unsafe { self.heap.alloc(layout) };
-            if !p.is_null() {
-                let used = self.used.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-                self.peak.fetch_max(used, Ordering::Relaxed);
-            }
-            p
+/// Prints the verdict and ends the run: QEMU exits 0 when `ok`, 1 otherwise.
+pub fn exit(ok: bool) -> ! {
+    hprintln!(
+        "{}",
+        if ok {
+            "all checks passed"
+        } else {
+            "CHECKS FAILED"
         }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            self.used.fetch_sub(layout.size(), Ordering::Relaxed);
-            // SAFETY: `ptr` came from `alloc` with this layout.
-            unsafe { self.heap.dealloc(ptr, layout) }
-        }
-    }
-
-    /// Gives the allocator its memory. Call once, before the first TLS handshake.
-    pub fn init_heap() {
-        static mut MEMORY: [MaybeUninit<u8>; HEAP_LEN] = [MaybeUninit::uninit(); HEAP_LEN];
-        // SAFETY: called once; MEMORY is used by nothing else.
-        unsafe { HEAP.heap.init(addr_of_mut!(MEMORY) as usize, HEAP_LEN) }
-    }
-
-    /// The most heap bytes in use at once so far, and the heap's size.
-    #[must_use]
-    pub fn heap_peak() -> (usize, usize) {
-        (HEAP.peak.load(Ordering::Relaxed), HEAP_LEN)
-    }
+    );
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    #[allow(clippy::empty_loop)]
+    loop {}
 }

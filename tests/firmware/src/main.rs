@@ -7,16 +7,15 @@
 //! the report gives the peak stack the exchanges used. Built without its default features
 //! it is the baseline the flash footprint is measured against (`footprint.py`).
 //!
-//! `unsafe` appears only in the stack painting, which must write and read raw memory below
-//! the stack pointer; it is the measured need.
+//! `unsafe` appears only in the stack painting (`measure`, shared with tests/device), which
+//! must write and read raw memory below the stack pointer, and in taking the exchange
+//! buffer; it is the measured need.
 
 #![no_std]
 #![no_main]
 
-use core::ptr::{addr_of, addr_of_mut};
-
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::hprintln;
 use panic_semihosting as _;
 
 static REFRESH: &[u8] = include_bytes!("../recorded/refresh-chunked.http");
@@ -27,45 +26,12 @@ static CODE_PAIR: &[u8] = include_bytes!("../recorded/codepair.http");
 #[cfg(any(feature = "refresh", feature = "code-pair"))]
 static mut BUF: [u8; lwa_embedded::EXCHANGE_BUFFER_LEN] = [0; lwa_embedded::EXCHANGE_BUFFER_LEN];
 
-const PAINT: u32 = 0xA5A5_A5A5;
+// Stack painting and the verdict, shared with tests/device.
+#[path = "../../device/src/measure.rs"]
+#[allow(dead_code)] // static_ram is for tests/device
+mod measure;
 
-unsafe extern "C" {
-    /// End of static RAM (start of the free area below the stack), from cortex-m-rt.
-    static mut __sheap: u32;
-    /// Top of the stack, from cortex-m-rt.
-    static _stack_start: u32;
-}
-
-/// Fills the free RAM below the current stack frame with a pattern.
-#[inline(never)]
-fn paint_stack() {
-    let sp = cortex_m::register::msp::read() as usize;
-    let mut p = addr_of_mut!(__sheap);
-    // Leave this function's own frame alone.
-    while (p as usize) < sp - 64 {
-        // SAFETY: [__sheap, sp - 64) is RAM no live data uses: statics end at __sheap and
-        // the stack lies above sp.
-        unsafe {
-            p.write_volatile(PAINT);
-            p = p.add(1);
-        }
-    }
-}
-
-/// Bytes of stack used since [`paint_stack`]: from the top down to the lowest word that no
-/// longer holds the pattern.
-#[inline(never)]
-fn stack_used() -> usize {
-    let top = addr_of!(_stack_start) as usize;
-    let mut p = addr_of!(__sheap);
-    // SAFETY: reads within RAM between the statics and the stack top.
-    unsafe {
-        while (p as usize) < top && p.read_volatile() == PAINT {
-            p = p.add(1);
-        }
-    }
-    top - p as usize
-}
+use measure::{paint_stack, stack_used};
 
 /// An in-memory stream: reads deliver the recorded answer in pieces of `piece` bytes,
 /// writes are counted.
@@ -234,7 +200,7 @@ fn what<E>(e: &lwa_embedded::Error<E>) -> &'static str {
 #[inline(never)]
 fn run() -> bool {
     // SAFETY: the only reference to BUF, taken once.
-    let buf: &mut [u8] = unsafe { &mut *addr_of_mut!(BUF) };
+    let buf: &mut [u8] = unsafe { &mut *core::ptr::addr_of_mut!(BUF) };
     let mut ok = true;
     #[cfg(feature = "refresh")]
     {
@@ -275,19 +241,5 @@ fn main() -> ! {
         "exchange buffer: {} bytes",
         lwa_embedded::EXCHANGE_BUFFER_LEN
     );
-    hprintln!(
-        "{}",
-        if ok {
-            "all checks passed"
-        } else {
-            "CHECKS FAILED"
-        }
-    );
-    debug::exit(if ok {
-        debug::EXIT_SUCCESS
-    } else {
-        debug::EXIT_FAILURE
-    });
-    #[allow(clippy::empty_loop)]
-    loop {}
+    measure::exit(ok)
 }

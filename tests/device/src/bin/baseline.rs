@@ -6,7 +6,7 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::hprintln;
 use lwa_device::{board, measure};
 
 #[entry]
@@ -23,7 +23,5 @@ fn main() -> ! {
     );
     hprintln!("peak stack: {} bytes", measure::stack_used());
     hprintln!("static RAM: {} bytes", measure::static_ram());
-    debug::exit(debug::EXIT_SUCCESS);
-    #[allow(clippy::empty_loop)]
-    loop {}
+    measure::exit(true)
 }
