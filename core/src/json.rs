@@ -1,4 +1,4 @@
-//! The three JSON bodies LWA answers with, read by serde-json-core in place.
+//! The three JSON bodies LWA answers with, read in one strict pass, in place.
 //!
 //! - [`TokenResponse`]: `access_token`, `refresh_token` (optional), `token_type`,
 //!   `expires_in`.
@@ -9,8 +9,11 @@
 //!
 //! Every body must be JSON as RFC 8259 has it, all of it, unknown members included: literals
 //! spelled out, numbers in the JSON grammar, valid escapes, no raw control characters in
-//! strings, valid UTF-8, nothing after the object. One strict pass checks that before
-//! serde-json-core reads a value (serde-json-core alone skips unknown values leniently).
+//! strings, valid UTF-8, nothing after the object. One pass checks that and reads the members
+//! as it goes, on hosts and devices alike; string bytes are skipped a machine word at a time
+//! (16 bytes with the host feature `fast`). serde-json-core, after the same strict check, is
+//! the independent reference the property tests and fuzz targets hold this pass to (same
+//! values, same errors), through the hidden `parse_*_reference` functions.
 //! Member order does not matter; unknown members of any JSON type are skipped; a member that
 //! appears twice is an error; member names may be written with escapes. String escapes
 //! (`\/`, `\u0041`, surrogate pairs) are decoded in place, inside the body buffer, so the
@@ -43,8 +46,7 @@ use crate::error::{BodyKind, JsonError, JsonErrorKind};
 pub use crate::request::MAX_TOKEN_LEN;
 use crate::secret::Secret;
 
-#[cfg(feature = "fast")]
-mod fast;
+mod scan;
 mod strict;
 
 pub use crate::limits::MAX_DEPTH;
@@ -264,10 +266,10 @@ impl fmt::Display for OAuthError<'_> {
 /// assert_eq!((err.member, err.kind), (Some("access_token"), JsonErrorKind::MissingMember));
 /// ```
 pub fn parse_token(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
-    parse_token_with(body, Path::Fast)
+    parse_token_with(body, Path::Walk)
 }
 
-/// [`parse_token`] without the fast path: serde-json-core reads everything. For differential
+/// [`parse_token`] through the reference: the strict check, then serde-json-core. For differential
 /// tests and fuzzing.
 #[doc(hidden)]
 pub fn parse_token_reference(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
@@ -303,10 +305,10 @@ fn parse_token_with(body: &mut [u8], path: Path) -> Result<TokenResponse<'_>, Js
 /// assert_eq!((pair.user_code, pair.interval), ("U", None));
 /// ```
 pub fn parse_code_pair(body: &mut [u8]) -> Result<CodePairResponse<'_>, JsonError> {
-    parse_code_pair_with(body, Path::Fast)
+    parse_code_pair_with(body, Path::Walk)
 }
 
-/// [`parse_code_pair`] without the fast path: serde-json-core reads everything. For differential
+/// [`parse_code_pair`] through the reference: the strict check, then serde-json-core. For differential
 /// tests and fuzzing.
 #[doc(hidden)]
 pub fn parse_code_pair_reference(body: &mut [u8]) -> Result<CodePairResponse<'_>, JsonError> {
@@ -344,10 +346,10 @@ fn parse_code_pair_with(body: &mut [u8], path: Path) -> Result<CodePairResponse<
 /// assert_eq!(e.to_string(), "slow_down");
 /// ```
 pub fn parse_oauth_error(body: &mut [u8]) -> Result<OAuthError<'_>, JsonError> {
-    parse_oauth_error_with(body, Path::Fast)
+    parse_oauth_error_with(body, Path::Walk)
 }
 
-/// [`parse_oauth_error`] without the fast path: serde-json-core reads everything. For differential
+/// [`parse_oauth_error`] through the reference: the strict check, then serde-json-core. For differential
 /// tests and fuzzing.
 #[doc(hidden)]
 pub fn parse_oauth_error_reference(body: &mut [u8]) -> Result<OAuthError<'_>, JsonError> {
@@ -414,13 +416,56 @@ impl Member {
     }
 }
 
-/// Where a member's value is, during parsing: strings as byte ranges of the body.
+/// Where a member's value is, during parsing: strings as byte ranges of the body, and
+/// whether they hold escapes still to decode.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Slot {
     Absent,
     Null,
-    Str { start: usize, len: usize },
+    Str {
+        start: usize,
+        len: usize,
+        escaped: bool,
+    },
     U32(u32),
+}
+
+/// A known member's value as the strict walk found it, checked against the type the member
+/// needs: a string, or an unsigned integer in `u32` range (`0` or `[1-9][0-9]*`; any other
+/// number, `-1` or `3.6e3`, is an invalid one); `null` for either.
+fn read_value(body: &[u8], kind: Kind, found: strict::Found) -> Result<Slot, JsonErrorKind> {
+    match (kind, found) {
+        (_, strict::Found::Null) => Ok(Slot::Null),
+        (
+            Kind::Str,
+            strict::Found::Str {
+                start,
+                len,
+                escaped,
+            },
+        ) => Ok(Slot::Str {
+            start,
+            len,
+            escaped,
+        }),
+        (Kind::U32, strict::Found::Number { start, end }) => {
+            let digits = body.get(start..end).ok_or(JsonErrorKind::InvalidNumber)?;
+            if digits.len() > 1 && digits.first() == Some(&b'0') {
+                return Err(JsonErrorKind::InvalidNumber);
+            }
+            digits
+                .iter()
+                .try_fold(0u32, |n, &d| {
+                    if !d.is_ascii_digit() {
+                        return None;
+                    }
+                    n.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+                })
+                .map(Slot::U32)
+                .ok_or(JsonErrorKind::InvalidNumber)
+        }
+        _ => Err(JsonErrorKind::InvalidType),
+    }
 }
 
 /// A member's value once parsed.
@@ -468,42 +513,74 @@ fn parse_members<'a>(
     let slots = slots
         .get_mut(..members.len())
         .ok_or(fail(None, JsonErrorKind::Syntax))?;
-    // Both paths refuse the same documents: the fast path accepts only a flat object whose
-    // every byte it checked as strictly as `strict::check` does; anything else is checked
-    // by that pass before serde-json-core (lenient with what it skips) reads it.
-    #[cfg(feature = "fast")]
-    let fast = path == Path::Fast && fast::scan(body, members, slots);
-    #[cfg(not(feature = "fast"))]
-    let fast = {
-        let _ = path; // one path only without the feature
-        false
+    // The member a malformed byte is in, if it is a known one.
+    let named = |broken: strict::Broken| {
+        let member = broken.key.and_then(|(start, len)| {
+            let raw = body.get(start..start + len)?;
+            members
+                .iter()
+                .find(|m| name_is(raw, m.name))
+                .map(|m| m.name)
+        });
+        fail(member, broken.kind)
     };
-    if !fast {
-        strict::check(body).map_err(|broken| {
-            let member = broken.key.and_then(|(start, len)| {
-                let raw = core::str::from_utf8(body.get(start..start + len)?).ok()?;
-                members
-                    .iter()
-                    .find(|m| name_is(raw, m.name))
-                    .map(|m| m.name)
-            });
-            fail(member, broken.kind)
-        })?;
-        slots.fill(Slot::Absent);
-        let current = Cell::new(None);
-        let found = Cell::new(None);
-        let seed = Document {
-            members,
-            slots: &mut *slots,
-            base: body.as_ptr() as usize,
-            current: &current,
-            found: &found,
-        };
-        let mut de = serde_json_core::de::Deserializer::new(body, None);
-        let result = seed.deserialize(&mut de).and_then(|()| de.end().map(drop));
-        if let Err(e) = result {
-            let kind_ = found.get().unwrap_or_else(|| map_error(e));
-            return Err(fail(current.get(), kind_));
+    match path {
+        Path::Walk => {
+            // One pass: the strict walk hands over each top-level member; the first member
+            // with a wrong type or a second appearance is the error, unless a malformed byte
+            // comes later (the walk's error wins, as on the reference path).
+            let mut first_error = None;
+            strict::walk(body, |(start, len, escaped), found| {
+                let Some(raw) = body.get(start..start + len) else {
+                    return;
+                };
+                let Some(i) = members.iter().position(|m| {
+                    if escaped {
+                        name_is(raw, m.name)
+                    } else {
+                        raw == m.name.as_bytes()
+                    }
+                }) else {
+                    return;
+                };
+                let (Some(member), Some(slot)) = (members.get(i), slots.get_mut(i)) else {
+                    return;
+                };
+                if first_error.is_some() {
+                    return;
+                }
+                let value = if *slot == Slot::Absent {
+                    read_value(body, member.kind, found)
+                } else {
+                    Err(JsonErrorKind::DuplicateMember)
+                };
+                match value {
+                    Ok(value) => *slot = value,
+                    Err(kind_) => first_error = Some(fail(Some(member.name), kind_)),
+                }
+            })
+            .map_err(named)?;
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+        }
+        Path::Reference => {
+            strict::check(body).map_err(named)?;
+            let current = Cell::new(None);
+            let found = Cell::new(None);
+            let seed = Document {
+                members,
+                slots: &mut *slots,
+                base: body.as_ptr() as usize,
+                current: &current,
+                found: &found,
+            };
+            let mut de = serde_json_core::de::Deserializer::new(body, None);
+            let result = seed.deserialize(&mut de).and_then(|()| de.end().map(drop));
+            if let Err(e) = result {
+                let kind_ = found.get().unwrap_or_else(|| map_error(e));
+                return Err(fail(current.get(), kind_));
+            }
         }
     }
 
@@ -513,12 +590,15 @@ fn parse_members<'a>(
             Slot::Absent | Slot::Null if member.required => {
                 return Err(fail(Some(member.name), JsonErrorKind::MissingMember));
             }
-            Slot::Str { start, len } => {
+            Slot::Str {
+                start,
+                len,
+                escaped,
+            } => {
                 let span = body
                     .get_mut(start..start.saturating_add(len))
                     .ok_or(fail(Some(member.name), JsonErrorKind::Syntax))?;
-                // The fast path only accepts strings without escapes.
-                let len = if !fast && span.contains(&b'\\') {
+                let len = if escaped {
                     unescape_in_place(span)
                         .ok_or(fail(Some(member.name), JsonErrorKind::InvalidString))?
                 } else {
@@ -529,7 +609,11 @@ fn parse_members<'a>(
                 {
                     return Err(fail(Some(member.name), JsonErrorKind::TooLong { max }));
                 }
-                *slot = Slot::Str { start, len };
+                *slot = Slot::Str {
+                    start,
+                    len,
+                    escaped: false,
+                };
             }
             _ => {}
         }
@@ -540,7 +624,7 @@ fn parse_members<'a>(
         *value = match *slot {
             Slot::Absent | Slot::Null => Value::Absent,
             Slot::U32(n) => Value::U32(n),
-            Slot::Str { start, len } => Value::Str(
+            Slot::Str { start, len, .. } => Value::Str(
                 body.get(start..start.saturating_add(len))
                     .and_then(|b| core::str::from_utf8(b).ok())
                     .ok_or(fail(Some(member.name), JsonErrorKind::InvalidString))?,
@@ -553,9 +637,10 @@ fn parse_members<'a>(
 /// Which parser reads a document.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Path {
-    /// The fast path when it can, serde-json-core otherwise.
-    Fast,
-    /// serde-json-core only (differential tests).
+    /// The strict walk, reading the members as it goes: what every target uses.
+    Walk,
+    /// The strict check, then serde-json-core: the independent reference the property tests
+    /// and fuzz targets compare the walk with.
     Reference,
 }
 
@@ -581,27 +666,32 @@ fn map_error(e: serde_json_core::de::Error) -> JsonErrorKind {
 }
 
 /// Whether the raw (possibly escaped) key `raw` is `name`: `"refresh\u005ftoken"` is
-/// `refresh_token`. Keys come from serde-json-core undecoded.
-fn name_is(raw: &str, name: &str) -> bool {
+/// `refresh_token`. Keys are read undecoded.
+fn name_is(raw: &[u8], name: &str) -> bool {
+    let mut name = name.as_bytes();
     if raw == name {
         return true;
     }
-    let (mut raw, mut name) = (raw.as_bytes(), name.as_bytes());
+    let mut raw = raw;
     while let Some(&first) = raw.first() {
-        let (ch, used) = if first == b'\\' {
-            match decode_escape(raw) {
-                Some(decoded) => decoded,
-                None => return false,
-            }
+        let rest = if first == b'\\' {
+            let Some((ch, used)) = decode_escape(raw) else {
+                return false;
+            };
+            let mut utf8 = [0u8; 4];
+            let Some(rest) = name.strip_prefix(ch.encode_utf8(&mut utf8).as_bytes()) else {
+                return false;
+            };
+            raw = raw.get(used..).unwrap_or_default();
+            rest
         } else {
-            (char::from(first), 1)
-        };
-        let mut utf8 = [0u8; 4];
-        let Some(rest) = name.strip_prefix(ch.encode_utf8(&mut utf8).as_bytes()) else {
-            return false;
+            let Some(rest) = name.strip_prefix(&[first]) else {
+                return false;
+            };
+            raw = raw.get(1..).unwrap_or_default();
+            rest
         };
         name = rest;
-        raw = raw.get(used..).unwrap_or_default();
     }
     name.is_empty()
 }
@@ -725,7 +815,11 @@ impl<'de> Visitor<'de> for Document<'_> {
                 }
             };
             after_number = None;
-            let Some(i) = self.members.iter().position(|m| name_is(key, m.name)) else {
+            let Some(i) = self
+                .members
+                .iter()
+                .position(|m| name_is(key.as_bytes(), m.name))
+            else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
@@ -742,6 +836,7 @@ impl<'de> Visitor<'de> for Document<'_> {
                     Some(s) => Slot::Str {
                         start: (s.as_ptr() as usize).wrapping_sub(self.base),
                         len: s.len(),
+                        escaped: s.contains('\\'),
                     },
                     None => Slot::Null,
                 },
@@ -919,7 +1014,6 @@ mod tests {
 
     /// Found by fuzzing: brackets inside a skipped scalar were counted by the depth check of
     /// the reference path only.
-    #[cfg(feature = "fast")]
     #[test]
     fn both_paths_refuse_the_same_bracket_heavy_junk() {
         let doc = std::format!(r#"{{"x":+{}1,"device_code":"d"}}"#, "[".repeat(40));
@@ -1006,10 +1100,10 @@ mod tests {
         let got = token(doc).unwrap();
         assert_eq!(got.1.as_deref(), Some("Atzr|r"));
         assert_eq!(got.3, Some(60));
-        assert!(name_is(r"a\u0062c", "abc"));
-        assert!(!name_is(r"a\u0062", "abc"));
-        assert!(!name_is(r"a\q", "a"));
-        assert!(!name_is("abcd", "abc"));
+        assert!(name_is(br"a\u0062c", "abc"));
+        assert!(!name_is(br"a\u0062", "abc"));
+        assert!(!name_is(br"a\q", "a"));
+        assert!(!name_is(b"abcd", "abc"));
     }
 
     #[test]

@@ -1,13 +1,16 @@
-//! RFC 8259, strictly, in one pass before any value is read: literals spelled out, numbers
-//! in the JSON grammar, strings with valid escapes, no raw control characters and valid
-//! UTF-8, objects and arrays well formed and at most [`MAX_DEPTH`](super::MAX_DEPTH) deep,
-//! nothing after the top-level object. serde-json-core skips the values of unknown members
-//! leniently (`tru e`, `01`, `+1`, `NaN`, raw control characters and bad escapes in strings
-//! all pass it); this pass is why every malformed answer is an error, on both paths.
+//! RFC 8259, strictly, in one pass: literals spelled out, numbers in the JSON grammar,
+//! strings with valid escapes, no raw control characters and valid UTF-8, objects and arrays
+//! well formed and at most [`MAX_DEPTH`](super::MAX_DEPTH) deep, nothing after the top-level
+//! object. The same pass hands each top-level member to the reader ([`walk`]), so a body is
+//! read once, and every malformed answer is an error. serde-json-core, the reference the
+//! property tests and fuzz targets compare with, skips unknown values leniently (`tru e`,
+//! `01`, `+1`, `NaN`, raw control characters and bad escapes in strings all pass it), so it
+//! reads only documents this pass accepted ([`check`]).
 //!
 //! No recursion: one bit per open container says whether it is an object.
 
 use super::MAX_DEPTH;
+use super::scan;
 use crate::error::JsonErrorKind;
 
 // One bit per open container in a u32.
@@ -39,13 +42,51 @@ pub(super) struct Broken {
     pub(super) key: Option<(usize, usize)>,
 }
 
+/// The value of a top-level member, as the pass found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Found {
+    /// A string: its content's start and length in the body, and whether it holds escapes.
+    Str {
+        /// Where the content starts (after the quote).
+        start: usize,
+        /// Its length in bytes, escapes as written.
+        len: usize,
+        /// Whether it holds a `\`.
+        escaped: bool,
+    },
+    /// A number in the JSON grammar, `start..end` in the body.
+    Number {
+        /// Where it starts.
+        start: usize,
+        /// Where it ends.
+        end: usize,
+    },
+    /// `null`.
+    Null,
+    /// `true`, `false`, an object or an array.
+    Other,
+}
+
 /// Checks that `b` is one JSON object, strictly (see the [module docs](self)).
 pub(super) fn check(b: &[u8]) -> Result<(), Broken> {
+    walk(b, |_, _| {})
+}
+
+/// Checks `b` as [`check`] does, and hands `member` the raw key (start, len, whether it holds
+/// escapes) and the value of
+/// every top-level member, in document order, as soon as the value is known to be well
+/// formed (an object or array: as soon as it opens). The pass goes on to the end whatever
+/// `member` makes of it, so a malformed byte anywhere takes precedence.
+pub(super) fn walk(
+    b: &[u8],
+    mut member: impl FnMut((usize, usize, bool), Found),
+) -> Result<(), Broken> {
     let mut at = 0;
     // Bit i set: the container at depth i + 1 is an object.
     let mut objects: u32 = 0;
     let mut depth = 0usize;
     let mut key: Option<(usize, usize)> = None;
+    let mut key_escaped = false;
     let mut expect = Expect::Value;
     let broken = |kind, key| Err(Broken { kind, key });
     loop {
@@ -102,9 +143,10 @@ pub(super) fn check(b: &[u8]) -> Result<(), Broken> {
                 if c != b'"' {
                     return broken(JsonErrorKind::Syntax, key);
                 }
-                let (start, len) = string(b, at).map_err(|kind| Broken { kind, key })?;
+                let (start, len, escaped) = string(b, at).map_err(|kind| Broken { kind, key })?;
                 if depth == 1 {
                     key = Some((start, len));
+                    key_escaped = escaped;
                 }
                 at = start + len + 1;
                 expect = Expect::Colon;
@@ -122,10 +164,15 @@ pub(super) fn check(b: &[u8]) -> Result<(), Broken> {
             Expect::Value | Expect::ValueOrEnd => {}
         }
         // A value.
-        match c {
+        let found = match c {
             b'{' | b'[' => {
                 if depth >= MAX_DEPTH {
                     return broken(JsonErrorKind::TooDeep, key);
+                }
+                if depth == 1
+                    && let Some(k) = key
+                {
+                    member((k.0, k.1, key_escaped), Found::Other);
                 }
                 if c == b'{' {
                     objects |= 1 << depth;
@@ -142,8 +189,13 @@ pub(super) fn check(b: &[u8]) -> Result<(), Broken> {
                 continue;
             }
             b'"' => {
-                let (start, len) = string(b, at).map_err(|kind| Broken { kind, key })?;
+                let (start, len, escaped) = string(b, at).map_err(|kind| Broken { kind, key })?;
                 at = start + len + 1;
+                Found::Str {
+                    start,
+                    len,
+                    escaped,
+                }
             }
             b't' | b'f' | b'n' => {
                 let word: &[u8] = match c {
@@ -158,11 +210,19 @@ pub(super) fn check(b: &[u8]) -> Result<(), Broken> {
                     }
                     _ => return broken(JsonErrorKind::Syntax, key),
                 }
+                if c == b'n' { Found::Null } else { Found::Other }
             }
-            b'-' | b'0'..=b'9' => at = number(b, at).map_err(|kind| Broken { kind, key })?,
+            b'-' | b'0'..=b'9' => {
+                let start = at;
+                at = number(b, at).map_err(|kind| Broken { kind, key })?;
+                Found::Number { start, end: at }
+            }
             _ => return broken(JsonErrorKind::Syntax, key),
-        }
+        };
         if depth == 1 {
+            if let Some(k) = key {
+                member((k.0, k.1, key_escaped), found);
+            }
             key = None; // the member's value is complete
         }
         expect = Expect::CommaOrEnd;
@@ -185,14 +245,20 @@ fn end(b: &[u8], at: usize) -> Result<(), Broken> {
     }
 }
 
-/// The string whose opening quote is at `at`: its content's (start, len).
-fn string(b: &[u8], at: usize) -> Result<(usize, usize), JsonErrorKind> {
+/// The string whose opening quote is at `at`: its content's (start, len), and whether it
+/// holds escapes. The bytes between the special ones (`"`, `\`, control characters,
+/// non-ASCII) are skipped a word or a block at a time ([`scan::special`]).
+fn string(b: &[u8], at: usize) -> Result<(usize, usize, bool), JsonErrorKind> {
     let start = at + 1;
     let mut i = start;
+    let mut escaped = false;
+    let mut ascii = true;
     loop {
+        i = scan::special(b, i).ok_or(JsonErrorKind::Eof)?;
         match *b.get(i).ok_or(JsonErrorKind::Eof)? {
             b'"' => break,
             b'\\' => {
+                escaped = true;
                 let width = match *b.get(i + 1).ok_or(JsonErrorKind::Eof)? {
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
                     b'u' => {
@@ -208,14 +274,16 @@ fn string(b: &[u8], at: usize) -> Result<(usize, usize), JsonErrorKind> {
             }
             // RFC 8259: control characters must be escaped (a token goes into a header).
             0..0x20 => return Err(JsonErrorKind::InvalidString),
-            _ => i += 1,
+            _ => {
+                ascii = false;
+                i += 1;
+            }
         }
     }
-    let content = b.get(start..i).ok_or(JsonErrorKind::Eof)?;
-    if !content.is_ascii() && core::str::from_utf8(content).is_err() {
+    if !ascii && core::str::from_utf8(b.get(start..i).ok_or(JsonErrorKind::Eof)?).is_err() {
         return Err(JsonErrorKind::InvalidString);
     }
-    Ok((start, i - start))
+    Ok((start, i - start, escaped))
 }
 
 /// The number starting at `at` (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`): where it

@@ -1,8 +1,7 @@
 //! The three JSON readers on arbitrary bytes: never panic; decoded tokens respect their
-//! limit (`MAX_TOKEN_LEN`, 2048 bytes); every error has a message; and the fast path agrees
-//! with the serde-json-core reference on every input (same value or same error). Without the
-//! feature `fast` both calls take the reference path, so the comparison is trivially true
-//! and the target checks the device build.
+//! limit (`MAX_TOKEN_LEN`, 2048 bytes); every error has a message; and the strict walk every
+//! target uses agrees with the serde-json-core reference on every input (same value or same
+//! error naming the same member), with and without the host feature `fast`.
 use lwa_core::json;
 use lwa_core::request::MAX_TOKEN_LEN;
 
