@@ -1,15 +1,27 @@
 #!/usr/bin/env python3
-"""Measures the firmware's footprint: flash (.text + .rodata), static RAM (.data + .bss)
-and peak stack, for the baseline (no exchange), the refresh path alone, and refresh plus
-code pair. Run from this folder: `python3 footprint.py` (needs qemu-system-arm).
-Prints a Markdown table for BENCHMARKS.md."""
+"""Measures lwa's refresh path on a Cortex-M4 (QEMU's MPS2-AN386), side by side with a
+hand-written reqwless + serde-json-core refresh (the `peer` feature):
 
+- flash (.text + .rodata + .data) and static RAM of each build, and what it adds to the
+  baseline, a build of the same firmware without any exchange and without `core::fmt`;
+- peak stack;
+- instructions executed per exchange: QEMU runs with `-icount shift=0` (one instruction per
+  nanosecond of virtual time) and the firmware reads TIMER0 around each exchange. Exact and
+  repeatable, unlike time.
+
+Run from this folder: `python3 footprint.py` (needs qemu-system-arm). Prints Markdown tables
+for BENCHMARKS.md, and exits 1 if a firmware fails its checks or lwa's refresh executes as
+many instructions as the peer's on either framing."""
+
+import re
 import shutil
 import struct
 import subprocess
 import sys
 
 ELF = "target/thumbv7em-none-eabihf/release/lwa-firmware"
+QEMU = ["qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic",
+        "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel"]
 
 
 def sections(path):
@@ -30,34 +42,64 @@ def sections(path):
 
 
 def build_and_run(features):
-    args = ["cargo", "build", "--release", "--quiet"]
-    if features is not None:
-        args += ["--no-default-features"] + (["--features", features] if features else [])
+    args = ["cargo", "build", "--release", "--quiet", "--no-default-features"]
+    if features:
+        args += ["--features", features]
     subprocess.run(args, check=True)
     s = sections(ELF)
-    shutil.copy(ELF, f"target/lwa-firmware-{features or 'baseline'}.elf")
-    run = subprocess.run(["cargo", "run", "--release", "--quiet"] + args[4:], capture_output=True, text=True, timeout=300)
-    stack = next((int(l.split()[2]) for l in run.stdout.splitlines() if l.startswith("peak stack:")), None)
+    elf = f"target/lwa-firmware-{features.replace(',', '+') or 'baseline'}.elf"
+    shutil.copy(ELF, elf)
+    run = subprocess.run(QEMU + [elf], capture_output=True, text=True, timeout=300)
+    sys.stdout.write("".join(f"    [{features or 'baseline'}] {l}\n" for l in run.stdout.splitlines()))
     if run.returncode != 0:
-        sys.exit(f"firmware ({features}) failed:\n{run.stdout}{run.stderr}")
-    return s, stack
+        sys.exit(f"firmware ({features or 'baseline'}) failed:\n{run.stdout}{run.stderr}")
+    stack = next(int(l.split()[2]) for l in run.stdout.splitlines() if l.startswith("peak stack:"))
+    counts = {m.group(1): int(m.group(2))
+              for m in re.finditer(r"^(.*): ok, (\d+) instructions$", run.stdout, re.M)}
+    return s, stack, counts
 
 
 def main():
-    variants = [("baseline (no exchange)", ""), ("refresh path", "refresh"), ("refresh + code pair", "refresh,code-pair")]
+    variants = [
+        ("baseline: the stream and the checks, no exchange, no `core::fmt`", ""),
+        ("lwa: refresh", "refresh"),
+        ("lwa: refresh + code pair", "refresh,code-pair"),
+        ("peer: reqwless 0.14 + serde-json-core 0.7 refresh, by hand", "peer"),
+    ]
     rows = []
     base = None
+    counts = {}
     for label, features in variants:
-        s, stack = build_and_run(features)
-        flash = s.get(".text", 0) + s.get(".rodata", 0)
+        s, stack, c = build_and_run(features)
+        counts[features] = c
+        flash = s.get(".text", 0) + s.get(".rodata", 0) + s.get(".data", 0)
         ram = s.get(".data", 0) + s.get(".bss", 0) + s.get(".uninit", 0)
         if base is None:
-            base = (flash, ram, stack)
-        rows.append((label, flash, flash - base[0], ram, ram - base[1], stack))
-    print("| firmware | flash (.text + .rodata) | added by lwa | static RAM (.data + .bss) | added | peak stack |")
-    print("|---|---|---|---|---|---|")
-    for label, flash, dflash, ram, dram, stack in rows:
-        print(f"| {label} | {flash} B | {dflash} B ({dflash / 1024:.1f} KiB) | {ram} B | {dram} B | {stack} B |")
+            base = flash
+        rows.append((label, flash, flash - base, ram, stack))
+    print()
+    print("| firmware (Cortex-M4, opt-level z, LTO) | flash | added to the baseline | static RAM | peak stack |")
+    print("|---|---|---|---|---|")
+    for label, flash, dflash, ram, stack in rows:
+        print(f"| {label} | {flash} B | {dflash} B ({dflash / 1024:.1f} KiB) | {ram} B | {stack} B |")
+    print()
+    print("| exchange (2048-byte tokens) | lwa | peer | lwa / peer |")
+    print("|---|---|---|---|")
+    failed = False
+    lwa, peer = counts["refresh"], counts["peer"]
+    for name, n in lwa.items():
+        p = peer.get(name)
+        if p is None:
+            print(f"| {name} | {n} | (the peer cannot read it) | |")
+            continue
+        print(f"| {name} | {n} | {p} | {n / p:.2f} |")
+        if n >= p:
+            failed = True
+    for name, n in counts["refresh,code-pair"].items():
+        if name not in lwa:
+            print(f"| {name} | {n} | | |")
+    if failed:
+        sys.exit("lwa's refresh executed at least as many instructions as the peer's")
 
 
 if __name__ == "__main__":

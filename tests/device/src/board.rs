@@ -86,53 +86,7 @@ fn SysTick() {
     TICKS.fetch_add(1, Ordering::Relaxed);
 }
 
-/// TIMER0 of the MPS2 images, a CMSDK APB timer counting down at the 25 MHz bus clock.
-const TIMER0: usize = 0x4000_0000;
-const TIMER_CTRL: usize = 0x00;
-const TIMER_VALUE: usize = 0x04;
-const TIMER_RELOAD: usize = 0x08;
-
-fn timer_reg(offset: usize) -> *mut u32 {
-    (TIMER0 + offset) as *mut u32
-}
-
-/// Starts the busy counter: TIMER0 from `u32::MAX` down, counting only while the firmware
-/// works ([`pause_busy`] stops it while the firmware waits for the host). At 25 MHz it
-/// would wrap after 171 s of work; a run does a few seconds.
-pub fn start_busy_counter() {
-    // SAFETY: TIMER0's registers at their documented addresses; this is the only owner.
-    unsafe {
-        write_volatile(timer_reg(TIMER_CTRL), 0);
-        write_volatile(timer_reg(TIMER_RELOAD), u32::MAX);
-        write_volatile(timer_reg(TIMER_VALUE), u32::MAX);
-        write_volatile(timer_reg(TIMER_CTRL), 1);
-    }
-}
-
-/// Stops the busy counter (the firmware is about to wait for the host).
-pub fn pause_busy() {
-    // SAFETY: a write of TIMER0's control register: disable.
-    unsafe { write_volatile(timer_reg(TIMER_CTRL), 0) }
-}
-
-/// Restarts the busy counter.
-pub fn resume_busy() {
-    // SAFETY: a write of TIMER0's control register: enable.
-    unsafe { write_volatile(timer_reg(TIMER_CTRL), 1) }
-}
-
-/// Bus-clock counts (40 ns each) the firmware spent working since [`start_busy_counter`],
-/// waiting for the host left out. Under `qemu-system-arm -icount shift=0` one instruction
-/// takes 1 ns of virtual time, so a count is [`INSNS_PER_COUNT`] instructions.
-#[must_use]
-pub fn busy_counts() -> u32 {
-    // SAFETY: a read of TIMER0's value register.
-    u32::MAX - unsafe { read_volatile(timer_reg(TIMER_VALUE)) }
-}
-
-/// Instructions per busy count under `-icount shift=0` (1 ns per instruction, 40 ns per
-/// count of the 25 MHz timer).
-pub const INSNS_PER_COUNT: u64 = 1_000_000_000 / CPU_HZ as u64;
+pub use crate::measure::{INSNS_PER_COUNT, busy_counts, pause_busy, resume_busy, start_busy_counter};
 
 /// Whether a byte is waiting in UART0, without taking it.
 #[must_use]
