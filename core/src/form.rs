@@ -232,48 +232,6 @@ impl<'b> Cursor<'b> {
         self.put(prefix);
         self.put_encoded(value);
     }
-
-    /// Reserves `len` bytes and lets `fill` write them in place (it gets `None` when they do
-    /// not fit, and the bytes are only counted).
-    pub(crate) fn put_with(&mut self, len: usize, fill: impl FnOnce(Option<&mut [u8]>)) {
-        let end = self.pos.saturating_add(len);
-        fill(self.buf.get_mut(self.pos..end));
-        self.pos = end;
-    }
-}
-
-/// Form-encodes, in place, the `raw_len` bytes at the end of `span`, so that the encoded text
-/// fills `span` from its start. `span.len()` must be `encoded_len` of those bytes; the write
-/// position never overtakes the read position, so no byte is overwritten before it is read.
-/// Returns `false` (and leaves `span` in an unspecified state) if the lengths do not agree.
-pub(crate) fn encode_in_place(span: &mut [u8], raw_len: usize) -> bool {
-    let Some(mut read) = span.len().checked_sub(raw_len) else {
-        return false;
-    };
-    let mut write = 0;
-    while let Some(&b) = span.get(read) {
-        read += 1;
-        let piece: &[u8] = if is_unreserved(b) {
-            core::slice::from_ref(&b)
-        } else {
-            percent_encode_byte(b).as_bytes()
-        };
-        let mut tmp = [0u8; 3];
-        let Some(t) = tmp.get_mut(..piece.len()) else {
-            return false;
-        };
-        t.copy_from_slice(piece);
-        let end = write + t.len();
-        if end > read {
-            return false;
-        }
-        let Some(dst) = span.get_mut(write..end) else {
-            return false;
-        };
-        dst.copy_from_slice(t);
-        write = end;
-    }
-    write == span.len()
 }
 
 #[cfg(test)]
@@ -320,19 +278,6 @@ mod tests {
         assert_eq!(&out[..n], b"s3cr3t%26%3D%25");
         let n = encode("é".as_bytes(), &mut out).unwrap();
         assert_eq!(&out[..n], b"%C3%A9");
-    }
-
-    #[test]
-    fn in_place_matches_encode() {
-        let raw = b"{\"a:b\":\"x y\"}";
-        let len = encoded_len(raw);
-        let mut span = [0u8; 64];
-        let span = &mut span[..len];
-        span[len - raw.len()..].copy_from_slice(raw);
-        assert!(encode_in_place(span, raw.len()));
-        let mut want = [0u8; 64];
-        let n = encode(raw, &mut want).unwrap();
-        assert_eq!(&span[..], &want[..n]);
     }
 
     #[test]

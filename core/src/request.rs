@@ -38,7 +38,7 @@
 
 use crate::endpoint::{CODE_PAIR_PATH, Endpoint, TOKEN_PATH};
 use crate::error::EmitError;
-use crate::form::{Cursor, encode_in_place, encoded_len, is_unreserved};
+use crate::form::Cursor;
 use crate::secret::Secret;
 
 /// The `User-Agent` sent unless another is given.
@@ -251,9 +251,7 @@ impl Request<'_> {
         }
         let mut cursor = Cursor::new(buf);
         self.write_head(&mut cursor, endpoint, user_agent, body_len);
-        if !self.write_body(&mut cursor) {
-            return Err(EmitError::InvalidParameter { name: "scope_data" });
-        }
+        self.write_body(&mut cursor);
         cursor
             .finish()
             .map_err(|required| EmitError::BufferTooSmall { required })
@@ -280,7 +278,7 @@ impl Request<'_> {
         c.put(GUESS);
         write_head_end(&mut c, user_agent);
         let body_start = c.pos();
-        let laid_out = self.write_body(&mut c);
+        self.write_body(&mut c);
         let written = c.pos();
         let body_len = written - body_start;
         let digits = decimal_len(body_len);
@@ -290,9 +288,6 @@ impl Request<'_> {
         }
         if written > buf.len() {
             return None;
-        }
-        if !laid_out {
-            return Some(Err(EmitError::InvalidParameter { name: "scope_data" }));
         }
         buf.copy_within(digits_at + GUESS.len()..written, digits_at + digits);
         let mut length = Cursor::new(buf.get_mut(digits_at..digits_at + digits)?);
@@ -397,9 +392,8 @@ impl Request<'_> {
         c.put(b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ");
     }
 
-    /// Writes (or, with an empty cursor, measures) the form body. Returns `false` only if
-    /// the scope data could not be laid out, which the length calculation rules out.
-    fn write_body(&self, c: &mut Cursor<'_>) -> bool {
+    /// Writes (or, with an empty cursor, measures) the form body.
+    fn write_body(&self, c: &mut Cursor<'_>) {
         match *self {
             Self::AuthorizationCode {
                 client_id,
@@ -419,7 +413,6 @@ impl Request<'_> {
                         c.put_field(b"&code_verifier=", code_verifier.expose().as_bytes());
                     }
                 }
-                true
             }
             Self::Refresh {
                 client_id,
@@ -432,7 +425,6 @@ impl Request<'_> {
                 if let Some(s) = client_secret {
                     c.put_field(b"&client_secret=", s.expose().as_bytes());
                 }
-                true
             }
             Self::CodePair {
                 client_id,
@@ -443,7 +435,7 @@ impl Request<'_> {
                 c.put_field(b"&client_id=", client_id.as_bytes());
                 c.put(b"&scope=alexa%3Aall");
                 c.put(b"&scope_data=");
-                put_scope_data(c, product_id, device_serial_number)
+                put_scope_data(c, product_id, device_serial_number);
             }
             Self::DeviceCode {
                 device_code,
@@ -452,7 +444,6 @@ impl Request<'_> {
                 c.put(b"grant_type=device_code");
                 c.put_field(b"&device_code=", device_code.expose().as_bytes());
                 c.put_field(b"&user_code=", user_code.as_bytes());
-                true
             }
         }
     }
@@ -483,103 +474,47 @@ const SCOPE_JSON_PARTS: [&[u8]; 3] = [
     b"}}}",
 ];
 
-/// Writes `scope_data`: the JSON goes into the tail of the span the encoded value will fill,
-/// and the form encoding then runs in place from the span's start. No scratch buffer, no
-/// size limit beyond the caller's buffer.
-fn put_scope_data(c: &mut Cursor<'_>, product_id: &str, serial: &str) -> bool {
-    let (json_len, form_len) = scope_data_lens(product_id, serial);
-    let mut ok = true;
-    c.put_with(form_len, |span| {
-        let Some(span) = span else { return };
-        let Some(tail) = form_len
-            .checked_sub(json_len)
-            .and_then(|start| span.get_mut(start..))
-        else {
-            ok = false;
-            return;
-        };
-        ok = write_scope_json(tail, product_id, serial) == Some(json_len)
-            && encode_in_place(span, json_len);
-    });
-    ok
-}
-
-/// Writes the scope data's JSON into `out`; its length, or `None` if it does not fit.
-fn write_scope_json(out: &mut [u8], product_id: &str, serial: &str) -> Option<usize> {
-    let mut at = 0;
-    let mut put = |bytes: &[u8]| -> Option<()> {
-        out.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
-        at += bytes.len();
-        Some(())
-    };
+/// Writes `scope_data`: its JSON, form-encoded piece by piece through the cursor (which
+/// also counts it), with no scratch buffer and no limit beyond the caller's buffer.
+fn put_scope_data(c: &mut Cursor<'_>, product_id: &str, serial: &str) {
     let [open, middle, close] = SCOPE_JSON_PARTS;
-    put(open)?;
+    c.put_encoded(open);
     for (value, after) in [(product_id, middle), (serial, close)] {
-        put(b"\"")?;
-        for ch in value.chars() {
-            put(json_escaped(ch, &mut [0; 6]))?;
+        c.put_encoded(b"\"");
+        for &b in value.as_bytes() {
+            c.put_encoded(json_escaped(b, &mut [0; 6]));
         }
-        put(b"\"")?;
-        put(after)?;
+        c.put_encoded(b"\"");
+        c.put_encoded(after);
     }
-    Some(at)
 }
 
-/// `ch` as it stands inside a JSON string, escaped as serde-json-core escapes (a test
-/// compares the two): `\"`, `\\`, the five short escapes, `\u00XX` for the other
-/// control characters, everything else as its UTF-8 bytes.
-fn json_escaped(ch: char, buf: &mut [u8; 6]) -> &[u8] {
-    let short = match ch {
-        '"' => b'"',
-        '\\' => b'\\',
-        '\u{8}' => b'b',
-        '\t' => b't',
-        '\n' => b'n',
-        '\u{c}' => b'f',
-        '\r' => b'r',
-        '\0'..='\u{1f}' => {
+/// The byte `b` of a UTF-8 string as it stands inside a JSON string, escaped as
+/// serde-json-core escapes (a test compares the two): `\"`, `\\`, the five short escapes,
+/// `\u00XX` for the other control characters, every other byte as it is (so multi-byte
+/// characters pass through whole).
+fn json_escaped(b: u8, buf: &mut [u8; 6]) -> &[u8] {
+    let short = match b {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        b'\t' => b't',
+        b'\n' => b'n',
+        0x0C => b'f',
+        b'\r' => b'r',
+        0..0x20 => {
             const HEX: &[u8; 16] = b"0123456789ABCDEF";
-            let b = ch as usize;
-            let hex = |i: usize| HEX.get(i & 0xf).copied().unwrap_or(b'0');
+            let hex = |i: u8| HEX.get(usize::from(i & 0xf)).copied().unwrap_or(b'0');
             *buf = [b'\\', b'u', b'0', b'0', hex(b >> 4), hex(b)];
             return buf;
         }
-        _ => return ch.encode_utf8(buf).as_bytes(),
+        _ => {
+            buf[0] = b;
+            return buf.get(..1).unwrap_or_default();
+        }
     };
     *buf = [b'\\', short, 0, 0, 0, 0];
     buf.get(..2).unwrap_or_default()
-}
-
-/// (JSON length, form-encoded length) of the scope data, computed without writing it, with
-/// the escaping [`write_scope_json`] uses.
-fn scope_data_lens(product_id: &str, serial: &str) -> (usize, usize) {
-    let mut json = 0;
-    let mut form = 0;
-    for part in SCOPE_JSON_PARTS {
-        json += part.len();
-        form += encoded_len(part);
-    }
-    for s in [product_id, serial] {
-        let (j, f) = json_string_lens(s);
-        json += j;
-        form += f;
-    }
-    (json, form)
-}
-
-/// (JSON length, form-encoded length) of `s` as a JSON string with its quotes.
-fn json_string_lens(s: &str) -> (usize, usize) {
-    // The two quotes: 1 byte each in JSON, `%22` each once encoded.
-    let mut json = 2;
-    let mut form = 6;
-    for ch in s.chars() {
-        let mut buf = [0; 6];
-        let escaped = json_escaped(ch, &mut buf);
-        let reserved = escaped.iter().filter(|&&b| !is_unreserved(b)).count();
-        json += escaped.len();
-        form += escaped.len() + 2 * reserved;
-    }
-    (json, form)
 }
 
 #[cfg(test)]
@@ -887,6 +822,7 @@ mod tests {
             "my_device",
             "a\"b\\c/",
             "é€😀\u{7f}",
+            "\u{8}\t\n\u{c}\r/<>",
             every_control.as_str(),
         ];
         for product_id in values {
@@ -899,37 +835,24 @@ mod tests {
                         },
                     },
                 };
-                let mut want = [0u8; 512];
-                let n = serde_json_core::to_slice(&reference, &mut want).unwrap();
-                let mut got = [0u8; 512];
-                assert_eq!(write_scope_json(&mut got, product_id, serial), Some(n));
-                assert_eq!(&got[..n], &want[..n], "{product_id:?} {serial:?}");
-                assert_eq!(scope_data_lens(product_id, serial).0, n);
-                // One byte short never writes past the end and says so.
+                let mut json = [0u8; 512];
+                let n = serde_json_core::to_slice(&reference, &mut json).unwrap();
+                let mut want = [0u8; 2048];
+                let want_len = crate::form::encode(&json[..n], &mut want).unwrap();
+                let mut buf = [0u8; 2048];
+                let mut c = Cursor::new(&mut buf);
+                put_scope_data(&mut c, product_id, serial);
+                assert_eq!(c.finish(), Ok(want_len));
                 assert_eq!(
-                    write_scope_json(&mut got[..n - 1], product_id, serial),
-                    None
+                    &buf[..want_len],
+                    &want[..want_len],
+                    "{product_id:?} {serial:?}"
                 );
+                // Counting alone gives the same length.
+                let mut counter = Cursor::new(&mut []);
+                put_scope_data(&mut counter, product_id, serial);
+                assert_eq!(counter.pos(), want_len);
             }
-        }
-    }
-
-    #[test]
-    fn json_string_lens_match_serde_json_core() {
-        for s in [
-            "",
-            "abc",
-            "a\"b\\c",
-            "\u{0}\u{1f}\u{7f}",
-            "\u{8}\t\n\u{c}\r",
-            "é€😀",
-            "/<>",
-        ] {
-            let mut out = [0u8; 128];
-            let n = serde_json_core::to_slice(&s, &mut out).unwrap();
-            let (j, f) = json_string_lens(s);
-            assert_eq!(j, n, "{s:?}");
-            assert_eq!(f, encoded_len(&out[..n]), "{s:?}");
         }
     }
 }
