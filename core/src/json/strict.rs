@@ -101,45 +101,40 @@ pub(super) fn walk(
             return broken(JsonErrorKind::InvalidType, None);
         }
         let in_object = depth > 0 && objects & (1 << (depth - 1)) != 0;
+        // The end of the open container, where one may end.
+        let closes = match expect {
+            Expect::CommaOrEnd => c == if in_object { b'}' } else { b']' },
+            Expect::KeyOrEnd => c == b'}',
+            Expect::ValueOrEnd => c == b']',
+            _ => false,
+        };
+        if closes {
+            at += 1;
+            depth -= 1;
+            if depth == 0 {
+                return end(b, at);
+            }
+            if depth == 1 {
+                key = None; // the member's value is complete
+            }
+            expect = Expect::CommaOrEnd;
+            continue;
+        }
         match expect {
-            Expect::Colon => {
-                if c != b':' {
+            Expect::Colon | Expect::CommaOrEnd => {
+                let (want, next) = match expect {
+                    Expect::Colon => (b':', Expect::Value),
+                    _ if in_object => (b',', Expect::Key),
+                    _ => (b',', Expect::Value),
+                };
+                if c != want {
                     return broken(JsonErrorKind::Syntax, key);
                 }
                 at += 1;
-                expect = Expect::Value;
-                continue;
-            }
-            Expect::CommaOrEnd => {
-                match (c, in_object) {
-                    (b',', true) => expect = Expect::Key,
-                    (b',', false) => expect = Expect::Value,
-                    (b'}', true) | (b']', false) => {
-                        at += 1;
-                        depth -= 1;
-                        if depth == 0 {
-                            return end(b, at);
-                        }
-                        if depth == 1 {
-                            key = None;
-                        }
-                        continue;
-                    }
-                    _ => return broken(JsonErrorKind::Syntax, key),
-                }
-                at += 1;
+                expect = next;
                 continue;
             }
             Expect::KeyOrEnd | Expect::Key => {
-                if c == b'}' && expect == Expect::KeyOrEnd {
-                    at += 1;
-                    depth -= 1;
-                    if depth == 0 {
-                        return end(b, at);
-                    }
-                    expect = Expect::CommaOrEnd;
-                    continue;
-                }
                 if c != b'"' {
                     return broken(JsonErrorKind::Syntax, key);
                 }
@@ -152,27 +147,14 @@ pub(super) fn walk(
                 expect = Expect::Colon;
                 continue;
             }
-            Expect::ValueOrEnd if c == b']' => {
-                at += 1;
-                depth -= 1;
-                if depth == 1 {
-                    key = None;
-                }
-                expect = Expect::CommaOrEnd;
-                continue;
-            }
             Expect::Value | Expect::ValueOrEnd => {}
         }
-        // A value.
+        // A value: a member's value when `depth` is 1.
+        let level = depth;
         let found = match c {
             b'{' | b'[' => {
                 if depth >= MAX_DEPTH {
                     return broken(JsonErrorKind::TooDeep, key);
-                }
-                if depth == 1
-                    && let Some(k) = key
-                {
-                    member((k.0, k.1, key_escaped), Found::Other);
                 }
                 if c == b'{' {
                     objects |= 1 << depth;
@@ -181,12 +163,7 @@ pub(super) fn walk(
                 }
                 depth += 1;
                 at += 1;
-                expect = if c == b'{' {
-                    Expect::KeyOrEnd
-                } else {
-                    Expect::ValueOrEnd
-                };
-                continue;
+                Found::Other
             }
             b'"' => {
                 let (start, len, escaped) = string(b, at).map_err(|kind| Broken { kind, key })?;
@@ -219,13 +196,20 @@ pub(super) fn walk(
             }
             _ => return broken(JsonErrorKind::Syntax, key),
         };
-        if depth == 1 {
+        let opened = depth > level;
+        if level == 1 {
             if let Some(k) = key {
                 member((k.0, k.1, key_escaped), found);
             }
-            key = None; // the member's value is complete
+            if !opened {
+                key = None; // the member's value is complete
+            }
         }
-        expect = Expect::CommaOrEnd;
+        expect = match c {
+            _ if !opened => Expect::CommaOrEnd,
+            b'{' => Expect::KeyOrEnd,
+            _ => Expect::ValueOrEnd,
+        };
     }
 }
 
@@ -287,46 +271,37 @@ fn string(b: &[u8], at: usize) -> Result<(usize, usize, bool), JsonErrorKind> {
 }
 
 /// The number starting at `at` (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`): where it
-/// ends.
+/// ends. A number runs into the next delimiter or the end of the text; `01` or `1x` do not.
 pub(super) fn number(b: &[u8], mut at: usize) -> Result<usize, JsonErrorKind> {
-    let digits = |at: &mut usize| {
-        let from = *at;
-        while b.get(*at).is_some_and(u8::is_ascii_digit) {
-            *at += 1;
-        }
-        *at - from
-    };
-    let need_digits = |at: &mut usize| match b.get(*at) {
-        None => Err(JsonErrorKind::Eof),
-        Some(_) if digits(at) == 0 => Err(JsonErrorKind::InvalidNumber),
-        Some(_) => Ok(()),
-    };
+    // States: 0 want the integer part, 1 after a leading `0`, 2 in the integer digits, 3
+    // after `.`, 4 in the fraction, 5 after `e`, 6 after the exponent's sign, 7 in the
+    // exponent. A number may end in states 1, 2, 4 and 7.
+    const ENDS: u8 = 0b1001_0110;
     if b.get(at) == Some(&b'-') {
         at += 1;
     }
-    match b.get(at) {
-        None => return Err(JsonErrorKind::Eof),
-        Some(b'0') => at += 1,
-        Some(b'1'..=b'9') => {
-            digits(&mut at);
-        }
-        Some(_) => return Err(JsonErrorKind::InvalidNumber),
-    }
-    if b.get(at) == Some(&b'.') {
+    let mut state = 0u8;
+    loop {
+        let can_end = ENDS >> state & 1 == 1;
+        let Some(&c) = b.get(at) else {
+            return if can_end {
+                Ok(at)
+            } else {
+                Err(JsonErrorKind::Eof)
+            };
+        };
+        state = match (state, c) {
+            (0, b'0') => 1,
+            (0 | 2, b'1'..=b'9') | (2, b'0') => 2,
+            (1 | 2, b'.') => 3,
+            (3 | 4, b'0'..=b'9') => 4,
+            (1 | 2 | 4, b'e' | b'E') => 5,
+            (5, b'+' | b'-') => 6,
+            (5..=7, b'0'..=b'9') => 7,
+            (_, b' ' | b'\t' | b'\n' | b'\r' | b',' | b'}' | b']') if can_end => return Ok(at),
+            _ => return Err(JsonErrorKind::InvalidNumber),
+        };
         at += 1;
-        need_digits(&mut at)?;
-    }
-    if let Some(b'e' | b'E') = b.get(at) {
-        at += 1;
-        if let Some(b'+' | b'-') = b.get(at) {
-            at += 1;
-        }
-        need_digits(&mut at)?;
-    }
-    // A number runs into the next delimiter; `01` or `1x` do not.
-    match b.get(at) {
-        None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'}' | b']') => Ok(at),
-        Some(_) => Err(JsonErrorKind::InvalidNumber),
     }
 }
 
@@ -409,6 +384,78 @@ mod tests {
             "]".repeat(MAX_DEPTH)
         );
         assert_eq!(kind(&deep), Err(JsonErrorKind::TooDeep));
+    }
+
+    /// The grammar written out the long way, with its own error rules: the reference the
+    /// state machine in `number` is held to.
+    fn number_reference(b: &[u8], mut at: usize) -> Result<usize, JsonErrorKind> {
+        let digits = |at: &mut usize| {
+            let from = *at;
+            while b.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at - from
+        };
+        let need_digits = |at: &mut usize| match b.get(*at) {
+            None => Err(JsonErrorKind::Eof),
+            Some(_) if digits(at) == 0 => Err(JsonErrorKind::InvalidNumber),
+            Some(_) => Ok(()),
+        };
+        if b.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        match b.get(at) {
+            None => return Err(JsonErrorKind::Eof),
+            Some(b'0') => at += 1,
+            Some(b'1'..=b'9') => {
+                digits(&mut at);
+            }
+            Some(_) => return Err(JsonErrorKind::InvalidNumber),
+        }
+        if b.get(at) == Some(&b'.') {
+            at += 1;
+            need_digits(&mut at)?;
+        }
+        if let Some(b'e' | b'E') = b.get(at) {
+            at += 1;
+            if let Some(b'+' | b'-') = b.get(at) {
+                at += 1;
+            }
+            need_digits(&mut at)?;
+        }
+        match b.get(at) {
+            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'}' | b']') => Ok(at),
+            Some(_) => Err(JsonErrorKind::InvalidNumber),
+        }
+    }
+
+    #[test]
+    fn numbers_follow_the_grammar_exactly() {
+        let alphabet = b"-+019.eE x}";
+        let mut text = std::vec::Vec::new();
+        let mut count = 0;
+        // Every text of up to six bytes over the alphabet, after a `-` or a digit as the
+        // walk calls it.
+        for len in 1..=6u32 {
+            for mut n in 0..alphabet.len().pow(len) {
+                text.clear();
+                for _ in 0..len {
+                    text.push(alphabet[n % alphabet.len()]);
+                    n /= alphabet.len();
+                }
+                if !matches!(text[0], b'-' | b'0'..=b'9') {
+                    continue;
+                }
+                assert_eq!(
+                    number(&text, 0),
+                    number_reference(&text, 0),
+                    "{:?}",
+                    core::str::from_utf8(&text)
+                );
+                count += 1;
+            }
+        }
+        assert!(count > 100_000);
     }
 
     #[test]
