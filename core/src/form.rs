@@ -2,9 +2,11 @@
 //!
 //! Every byte of a name or value except the RFC 3986 unreserved characters
 //! (`A-Z a-z 0-9 - . _ ~`) becomes `%XX` with upper-case hex; `name=value` pairs are joined
-//! by `&`. Space is `%20`, never `+`. The encoding itself comes from
-//! [`percent_encoding_rfc3986`]; this module adds the exact length calculation a
-//! fixed buffer needs and a cursor that never writes past the end.
+//! by `&`. Space is `%20`, never `+`. The set of bytes that are encoded is
+//! [`percent_encoding_rfc3986`]'s (see [`FORM`]), and its encoder is the reference the tests
+//! hold this one to; this module writes `%XX` from a 16-byte digit table rather than the
+//! crate's 768-byte one (measured: 750 bytes of a Cortex-M4 firmware's flash), and adds the
+//! exact length calculation a fixed buffer needs and a cursor that never writes past the end.
 //!
 //! ```
 //! use lwa_core::form::{encode, encoded_len};
@@ -15,7 +17,7 @@
 //! assert_eq!(encoded_len(b"Atzr|a b+c"), n);
 //! ```
 
-use percent_encoding_rfc3986::{AsciiSet, NON_ALPHANUMERIC, percent_encode_byte};
+use percent_encoding_rfc3986::{AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::CapacityError;
 
@@ -88,6 +90,15 @@ static RESERVED: [u8; 32] = {
 #[allow(clippy::indexing_slicing)] // infallible: `b >> 3` is below 32
 fn reserved(b: u8) -> u8 {
     (RESERVED[usize::from(b >> 3)] >> (b & 7)) & 1
+}
+
+/// Upper-case hexadecimal digits, for `%XX` and JSON's `\u00XX`.
+pub(crate) const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// `b` as `%XX`.
+pub(crate) fn percent_encoded(b: u8) -> [u8; 3] {
+    let digit = |i: u8| HEX.get(usize::from(i & 0xF)).copied().unwrap_or(b'0');
+    [b'%', digit(b >> 4), digit(b)]
 }
 
 /// Length of `value` once form-encoded: 1 byte per unreserved byte, 3 per other byte.
@@ -215,7 +226,7 @@ impl<'b> Cursor<'b> {
             let Some((&b, tail)) = tail.split_first() else {
                 break;
             };
-            self.put(percent_encode_byte(b).as_bytes());
+            self.put(&percent_encoded(b));
             rest = tail;
         }
     }

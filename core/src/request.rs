@@ -503,9 +503,8 @@ fn json_escaped(b: u8, buf: &mut [u8; 6]) -> &[u8] {
         0x0C => b'f',
         b'\r' => b'r',
         0..0x20 => {
-            const HEX: &[u8; 16] = b"0123456789ABCDEF";
-            let hex = |i: u8| HEX.get(usize::from(i & 0xf)).copied().unwrap_or(b'0');
-            *buf = [b'\\', b'u', b'0', b'0', hex(b >> 4), hex(b)];
+            let [_, high, low] = crate::form::percent_encoded(b);
+            *buf = [b'\\', b'u', b'0', b'0', high, low];
             return buf;
         }
         _ => {
