@@ -194,6 +194,13 @@ pub enum HttpError {
     InvalidContentLength,
     /// A chunk-size line, or the CRLF after a chunk, is malformed.
     InvalidChunk,
+    /// Chunked framing, a chunk-size line (with its extensions) or the trailers, does not fit
+    /// in the buffer after the body decoded so far: the buffer is too small for the answer,
+    /// although the body itself may fit.
+    FramingTooLarge {
+        /// Bytes the buffer had left after the decoded body.
+        room: usize,
+    },
     /// A `Transfer-Encoding` other than `chunked` (alone or last) that cannot be decoded.
     UnsupportedTransferEncoding,
     /// A `Content-Encoding` other than `identity` (the request asks for none).
@@ -229,6 +236,10 @@ impl fmt::Display for HttpError {
             }
             Self::InvalidContentLength => f.write_str("invalid content-length"),
             Self::InvalidChunk => f.write_str("malformed chunked encoding"),
+            Self::FramingTooLarge { room } => write!(
+                f,
+                "a chunk-size line or the trailers do not fit in the {room} bytes the buffer has left after the body"
+            ),
             Self::UnsupportedTransferEncoding => f.write_str("unsupported transfer-encoding"),
             Self::UnsupportedContentEncoding => f.write_str("unsupported content-encoding"),
             Self::Redirect { status } => {

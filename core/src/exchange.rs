@@ -214,7 +214,8 @@ impl<'buf> Receiving<'buf> {
     /// Where to read the next bytes into. Never empty.
     ///
     /// # Errors
-    /// [`ExchangeError::Http`] with `HeadTooLarge` or `BodyTooLarge` when the buffer is full.
+    /// [`ExchangeError::Http`] with `HeadTooLarge`, `BodyTooLarge` or `FramingTooLarge` when
+    /// the buffer is full.
     ///
     /// ```
     /// # use lwa_core::{endpoint::*, exchange::*, request::*, secret::Secret};
@@ -252,7 +253,7 @@ impl<'buf> Receiving<'buf> {
     /// vector), copying them in as space allows.
     ///
     /// # Errors
-    /// As [`handle_read`](Self::handle_read), and `HeadTooLarge`/`BodyTooLarge` when `data`
+    /// As [`handle_read`](Self::handle_read), and `HeadTooLarge`/`BodyTooLarge`/`FramingTooLarge` when `data`
     /// does not fit.
     ///
     /// ```

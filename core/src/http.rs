@@ -194,7 +194,8 @@ impl<'buf> ResponseReader<'buf> {
     /// response incomplete, this is the error that says which limit was hit.
     ///
     /// # Errors
-    /// [`HttpError::HeadTooLarge`] or [`HttpError::BodyTooLarge`] when no space is left.
+    /// [`HttpError::HeadTooLarge`], [`HttpError::BodyTooLarge`] or
+    /// [`HttpError::FramingTooLarge`] (whichever part did not fit) when no space is left.
     ///
     /// ```
     /// let mut buf = [0u8; 64];
@@ -212,6 +213,18 @@ impl<'buf> ResponseReader<'buf> {
         match self.state {
             State::Head { .. } => HttpError::HeadTooLarge {
                 limit: self.limits.max_head.min(self.buf.len()),
+            },
+            // Framing is not body: say which one did not fit.
+            State::Body {
+                start,
+                framing:
+                    Framing::Chunked {
+                        decoded,
+                        chunk: Chunk::Size(_) | Chunk::DataEnd | Chunk::Trailers,
+                    },
+                ..
+            } => HttpError::FramingTooLarge {
+                room: self.buf.len().saturating_sub(start.saturating_add(decoded)),
             },
             State::Body { start, .. } | State::Done { start, .. } => HttpError::BodyTooLarge {
                 limit: self
@@ -1184,6 +1197,31 @@ mod tests {
         assert_eq!(
             err(&wire, 100, false),
             HttpError::HeadTooLarge { limit: 100 }
+        );
+    }
+
+    /// A last-chunk line that does not fit after the body is named as framing, not as a body
+    /// that is too large; so are trailers. Data that does not fit is still the body's.
+    #[test]
+    fn framing_that_does_not_fit_is_named() {
+        let head = &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"[..];
+        let body = [&b"20\r\n"[..], &[b'x'; 32], b"\r\n"].concat();
+        let cap = head.len() + 32 + 40;
+        let long_last = [head, &body, b"0;", &[b'e'; 100], b"\r\n\r\n"].concat();
+        let long_trailer = [head, &body, b"0\r\nx-t: ", &[b'v'; 100], b"\r\n\r\n"].concat();
+        for wire in [&long_last, &long_trailer] {
+            for step in [wire.len(), 7, 1] {
+                assert_eq!(
+                    feed(wire, cap, Limits::default(), step, true),
+                    Err(HttpError::FramingTooLarge { room: 40 }),
+                    "step {step}"
+                );
+            }
+        }
+        let big_chunk = [head, b"60\r\n", &[b'x'; 96], b"\r\n0\r\n\r\n"].concat();
+        assert_eq!(
+            feed(&big_chunk, cap, Limits::default(), 7, true),
+            Err(HttpError::BodyTooLarge { limit: 72 })
         );
     }
 
