@@ -41,7 +41,7 @@
 use embedded_io_async::{Read, Write};
 use lwa_core::endpoint::Endpoint;
 use lwa_core::exchange::{Exchange, Outcome, Step};
-use lwa_core::session::{Action, Failure, Instant, Session, TokenStore};
+use lwa_core::session::{Action, Failure, Instant, Session, Tokens};
 
 use crate::{DriveError, Error, Halt, Next};
 
@@ -79,6 +79,61 @@ async fn write_all<T: Write>(io: &mut T, mut data: &[u8]) -> Result<(), Error<T:
         }
     }
     Ok(())
+}
+
+/// Durable storage for the async driver: lwa-core's
+/// [`TokenStore`](lwa_core::session::TokenStore) with calls that may wait (a flash chip
+/// erasing a page). Every blocking store is one, as it is; [`AsyncFlashStore`] (feature
+/// `flash`) is one of its own.
+///
+/// [`AsyncFlashStore`]: https://docs.rs/lwa-embedded/latest/lwa_embedded/flash/struct.AsyncFlashStore.html
+///
+/// ```
+/// use lwa_embedded::asynch::TokenStore;
+/// use lwa_embedded::core::secret::Secret;
+/// use lwa_embedded::core::session::Tokens;
+///
+/// struct Count(u32);
+/// impl lwa_embedded::core::session::TokenStore for Count {
+///     type Error = ();
+///     fn store(&mut self, _: &Tokens<'_>) -> Result<(), ()> { self.0 += 1; Ok(()) }
+///     fn forget(&mut self) -> Result<(), ()> { Ok(()) }
+/// }
+/// let mut store = Count(0);
+/// let tokens = Tokens { refresh_token: Secret::new("Atzr|1"), access_token: None };
+/// pollster::block_on(TokenStore::store(&mut store, &tokens)).unwrap();
+/// assert_eq!(store.0, 1);
+/// ```
+// The driver is generic over the store and awaits it where it runs; no `Send` bound is wanted
+// on single-threaded executors.
+#[allow(async_fn_in_trait)]
+pub trait TokenStore {
+    /// Why a store or delete failed.
+    type Error;
+
+    /// Replaces the stored tokens. On error the previously stored ones must stay intact.
+    ///
+    /// # Errors
+    /// Whatever the storage reports.
+    async fn store(&mut self, tokens: &Tokens<'_>) -> Result<(), Self::Error>;
+
+    /// Deletes the stored tokens.
+    ///
+    /// # Errors
+    /// Whatever the storage reports.
+    async fn forget(&mut self) -> Result<(), Self::Error>;
+}
+
+impl<T: lwa_core::session::TokenStore> TokenStore for T {
+    type Error = T::Error;
+
+    async fn store(&mut self, tokens: &Tokens<'_>) -> Result<(), Self::Error> {
+        lwa_core::session::TokenStore::store(self, tokens)
+    }
+
+    async fn forget(&mut self) -> Result<(), Self::Error> {
+        lwa_core::session::TokenStore::forget(self)
+    }
 }
 
 /// Opens a connection to an endpoint: a TCP socket with TLS on top (see
@@ -164,11 +219,11 @@ where
                         .map_err(DriveError::Session)?;
                 }
                 Action::Persist(tokens) => {
-                    let result = self.store.store(&tokens);
+                    let result = self.store.store(&tokens).await;
                     self.finish_store(session, result)?;
                 }
                 Action::Forget => {
-                    let result = self.store.forget();
+                    let result = self.store.forget().await;
                     self.finish_store(session, result)?;
                 }
             }

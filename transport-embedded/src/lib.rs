@@ -22,6 +22,8 @@ pub use lwa_core as core;
 pub mod asynch;
 pub mod blocking;
 mod error;
+#[cfg(feature = "flash")]
+pub mod flash;
 #[cfg(feature = "embedded-tls")]
 pub mod tls;
 
