@@ -5,7 +5,8 @@
 //! verification off. Plain `http://` is possible only to loopback hosts (lwa-core's
 //! [`Endpoint`] refuses anything else). Connect, read and write each time out (default
 //! 10 s), and a whole exchange is bounded too (default 60 s, the reference SDK's request
-//! timeout), so a server that trickles bytes cannot hold a caller forever.
+//! timeout): connect, the TLS handshake, writing the request and reading the answer all end
+//! by that deadline, so a server that trickles bytes cannot hold a caller past it.
 //!
 //! The client holds no protocol logic: it writes what the exchange emits and hands it what
 //! the connection reads.
@@ -299,18 +300,48 @@ impl fmt::Debug for Client {
     }
 }
 
-enum Connection {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+/// A TCP socket whose every read and write ends by the exchange's deadline: each call gets
+/// the per-operation timeout or the time left, whichever is shorter, and none starts once the
+/// deadline has passed. rustls drives the handshake through it, so a server that trickles its
+/// handshake or its answer a byte at a time cannot hold an exchange past the deadline.
+#[derive(Debug)]
+struct Bounded {
+    tcp: TcpStream,
+    deadline: Instant,
+    timeout: Duration,
 }
 
-impl Connection {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Self::Plain(s) => s,
-            Self::Tls(s) => &s.sock,
-        }
+impl Bounded {
+    /// The time the next operation may take, or `TimedOut` once the deadline has passed.
+    fn budget(&self) -> io::Result<Duration> {
+        self.deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .map(|left| self.timeout.min(left))
+            .ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))
     }
+}
+
+impl Read for Bounded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.set_read_timeout(Some(self.budget()?))?;
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.set_write_timeout(Some(self.budget()?))?;
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+enum Connection {
+    Plain(Bounded),
+    Tls(Box<StreamOwned<ClientConnection, Bounded>>),
 }
 
 impl Read for Connection {
@@ -418,13 +449,6 @@ impl Client {
             .map_err(|e| io_error(e, deadline))?;
         let mut rx = exchange.handle_sent();
         loop {
-            let remaining = deadline
-                .checked_duration_since(Instant::now())
-                .filter(|d| !d.is_zero())
-                .ok_or(Error::Timeout)?;
-            conn.tcp()
-                .set_read_timeout(Some(self.timeout.min(remaining)))
-                .map_err(Error::Io)?;
             let space = rx.read_buf().map_err(Error::Exchange)?;
             let n = match conn.read(space) {
                 Ok(n) => n,
@@ -471,10 +495,11 @@ impl Client {
             None => return Err(Error::Connect(last)),
         };
         tcp.set_nodelay(true).map_err(Error::Io)?;
-        tcp.set_write_timeout(Some(self.timeout))
-            .map_err(Error::Io)?;
-        tcp.set_read_timeout(Some(self.timeout))
-            .map_err(Error::Io)?;
+        let tcp = Bounded {
+            tcp,
+            deadline,
+            timeout: self.timeout,
+        };
         let Some(config) = &self.tls else {
             return Ok(Connection::Plain(tcp));
         };
@@ -483,7 +508,7 @@ impl Client {
         let conn = ClientConnection::new(Arc::clone(config), name).map_err(Error::Tls)?;
         let mut stream = StreamOwned::new(conn, tcp);
         // Handshake now, so certificate problems surface as TLS errors before any secret
-        // is written.
+        // is written. Every read and write in it ends by the deadline (see `Bounded`).
         while stream.conn.is_handshaking() {
             stream
                 .conn

@@ -52,6 +52,11 @@ struct Global {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
+    /// Bound in seconds on a whole exchange: connecting, the TLS handshake, writing the
+    /// request and reading the answer all end by it.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    exchange_timeout: u64,
     /// Token store [default: $LWA_STORE, else <config dir>/lwa/tokens.json].
     #[arg(long, global = true, value_name = "PATH", env = "LWA_STORE")]
     store: Option<PathBuf>,
@@ -280,6 +285,7 @@ impl Ctx {
         };
         let mut builder = Client::builder(&endpoint)
             .timeout(Duration::from_secs(g.timeout))
+            .exchange_timeout(Duration::from_secs(g.exchange_timeout))
             .user_agent(concat!("lwa/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &g.ca_file {
             builder = builder.add_ca_file(path)?;

@@ -1,0 +1,196 @@
+//! End to end: the `lwa` command and the store against a hostile network, a hostile local
+//! user and a crashing host, over real sockets and real processes. Every wait ends, no
+//! secret is left behind or echoed, and no name is trusted for what an address or a file
+//! type must prove.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // tests
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use lwa_std::mock::Pki;
+use lwa_std::store::{FileStore, StoredTokens};
+
+const CLIENT_ID: &str = "amzn1.application-oa2-client.mock";
+
+/// A store directory and the origin `lwa` talks to.
+struct Env {
+    dir: tempfile::TempDir,
+    ca: Option<PathBuf>,
+    origin: String,
+}
+
+impl Env {
+    fn new(origin: &str, ca_pem: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = ca_pem.map(|pem| {
+            let p = dir.path().join("ca.pem");
+            std::fs::write(&p, pem).unwrap();
+            p
+        });
+        Self {
+            dir,
+            ca,
+            origin: origin.to_owned(),
+        }
+    }
+
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("tokens.json")
+    }
+
+    fn store_bytes(&self) -> Option<Vec<u8>> {
+        std::fs::read(self.store()).ok()
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_lwa"));
+        c.env_remove("LWA_STORE")
+            .env_remove("LWA_CLIENT_ID")
+            .env_remove("LWA_CLIENT_SECRET")
+            .env_remove("LWA_REFRESH_TOKEN")
+            .env_remove("LWA_CODE")
+            .env_remove("LWA_CODE_VERIFIER")
+            .arg("--endpoint")
+            .arg(&self.origin)
+            .arg("--store")
+            .arg(self.store())
+            .arg("--client-id")
+            .arg(CLIENT_ID);
+        if let Some(ca) = &self.ca {
+            c.arg("--ca-file").arg(ca);
+        }
+        c
+    }
+
+    fn save(&self, access: &str, refresh: &str, expires_at: u64) {
+        FileStore::new(self.store())
+            .save(&StoredTokens {
+                client_id: CLIENT_ID.into(),
+                access_token: access.into(),
+                refresh_token: refresh.into(),
+                token_type: "bearer".into(),
+                expires_at,
+            })
+            .unwrap();
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_exit(o: &Output, code: i32, stderr_has: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+    assert!(stderr(o).contains(stderr_has), "stderr: {}", stderr(o));
+}
+
+/// Runs `command` to its end, or kills it after `limit` and fails the test: a hung `lwa`
+/// must fail the test, not hang it.
+#[track_caller]
+fn run_within(command: &mut Command, limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(output) => (output.unwrap(), started.elapsed()),
+        Err(_) => {
+            kill(pid);
+            panic!("still running after {limit:?}");
+        }
+    }
+}
+
+/// SIGKILL to one process we started.
+fn kill(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
+}
+
+/// A TLS server that reads the client's hello, then sends its whole handshake flight one
+/// byte every `pace`: each byte arrives well within any read timeout, the flight never ends.
+fn trickling_tls_server(pace: Duration) -> (u16, Pki) {
+    let pki = Pki::new("trickle test CA").unwrap();
+    let config = pki.server_config(&["localhost"]).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let config = Arc::clone(&config);
+            thread::spawn(move || {
+                let mut conn = rustls::ServerConnection::new(config).unwrap();
+                while !conn.wants_write() {
+                    match conn.read_tls(&mut stream) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {
+                            if conn.process_new_packets().is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+                let mut flight = Vec::new();
+                while conn.wants_write() {
+                    conn.write_tls(&mut flight).unwrap();
+                }
+                for byte in flight {
+                    if stream.write_all(&[byte]).is_err() {
+                        return;
+                    }
+                    thread::sleep(pace);
+                }
+            });
+        }
+    });
+    (port, pki)
+}
+
+/// Issue 10.1: a handshake trickled one byte at a time ends by the exchange deadline, not
+/// after the whole flight (minutes at this pace).
+#[test]
+fn a_trickled_tls_handshake_ends_by_the_exchange_deadline() {
+    let (port, pki) = trickling_tls_server(Duration::from_millis(200));
+    let env = Env::new(&format!("https://localhost:{port}"), Some(pki.ca_pem()));
+    env.save("", "Atzr|stored", 0);
+    let before = env.store_bytes();
+    let (o, took) = run_within(
+        env.command()
+            .args(["refresh", "--timeout", "2", "--exchange-timeout", "3"]),
+        Duration::from_secs(30),
+    );
+    assert_exit(&o, 3, "timed out");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert_eq!(env.store_bytes(), before);
+}
