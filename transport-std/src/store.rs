@@ -12,6 +12,11 @@
 //! ones, byte for byte, never a mix. Every write and every read-modify-write holds an
 //! exclusive lock on a sibling `<name>.lock` file, so concurrent processes take turns.
 //!
+//! Because every write is an atomic rename, reading needs no lock: [`FileStore::load`] never
+//! waits for a writer and needs no write access to the directory, so a valid stored token
+//! can be served while another process is in the middle of a slow refresh. Waiting for the
+//! lock is bounded ([`FileStore::lock_timeout`], default [`DEFAULT_LOCK_TIMEOUT`]).
+//!
 //! ```
 //! use lwa_std::store::{FileStore, StoredTokens};
 //!
@@ -33,6 +38,7 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use lwa_core::session::{TokenStore, Tokens};
 use serde::{Deserialize, Serialize};
@@ -72,6 +78,14 @@ impl Drop for StoredTokens {
     }
 }
 
+/// How long [`FileStore::lock`] waits for another process to release the lock by default:
+/// longer than a whole exchange at its default bound (60 s), so that a writer in the middle
+/// of one is waited for, but not forever.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// How often a waiting [`FileStore::lock`] tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(50);
+
 /// Why the store could not be read or written.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -92,6 +106,13 @@ pub enum StoreError {
         /// What the JSON parser said (no token text is included).
         error: String,
     },
+    /// Another process held the store's lock for longer than the lock timeout.
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: Duration,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -105,6 +126,13 @@ impl fmt::Display for StoreError {
             Self::Corrupt { path, error } => {
                 write!(f, "{} is not a token store: {error}", path.display())
             }
+            Self::LockTimeout { path, waited } => write!(
+                f,
+                "another process has held {} for more than {} s (a refresh in progress?); \
+                 try again later",
+                path.display(),
+                waited.as_secs()
+            ),
         }
     }
 }
@@ -113,7 +141,7 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Io { error, .. } => Some(error),
-            Self::Corrupt { .. } => None,
+            Self::Corrupt { .. } | Self::LockTimeout { .. } => None,
         }
     }
 }
@@ -122,6 +150,7 @@ impl std::error::Error for StoreError {
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
+    lock_timeout: Duration,
 }
 
 /// Exclusive access to a [`FileStore`] until dropped.
@@ -140,7 +169,24 @@ impl FileStore {
     /// ```
     #[must_use]
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// How long [`lock`](Self::lock) waits for another process to release the lock before it
+    /// gives up with [`StoreError::LockTimeout`] (default [`DEFAULT_LOCK_TIMEOUT`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let store = lwa_std::store::FileStore::new("tokens.json").lock_timeout(Duration::from_secs(5));
+    /// # let _ = store;
+    /// ```
+    #[must_use]
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
     }
 
     /// Where the store lives.
@@ -168,18 +214,34 @@ impl FileStore {
         }
     }
 
-    /// Takes the store's exclusive lock (waiting for other processes), creating the
-    /// directory if needed.
+    /// Takes the store's exclusive lock, creating the directory if needed. Waits for other
+    /// processes at most the [lock timeout](Self::lock_timeout).
     ///
     /// # Errors
-    /// [`StoreError::Io`] if the directory or lock file cannot be created or locked.
+    /// [`StoreError::Io`] if the directory or lock file cannot be created or locked,
+    /// [`StoreError::LockTimeout`] if another process held the lock for too long.
     pub fn lock(&self) -> Result<Locked<'_>, StoreError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(self.io("create the directory", dir))?;
         }
         let lock_path = self.lock_path();
         let file = open_private(&lock_path, false).map_err(self.io("open", &lock_path))?;
-        file.lock().map_err(self.io("lock", &lock_path))?;
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => return Err(self.io("lock", &lock_path)(e)),
+            }
+            let waited = started.elapsed();
+            if waited >= self.lock_timeout {
+                return Err(StoreError::LockTimeout {
+                    path: lock_path,
+                    waited,
+                });
+            }
+            std::thread::sleep(LOCK_POLL.min(self.lock_timeout - waited));
+        }
         Ok(Locked {
             store: self,
             _lock: file,
@@ -188,10 +250,13 @@ impl FileStore {
 
     /// Reads the store: `None` if there is no file yet.
     ///
+    /// Takes no lock and writes nothing: writers replace the file by an atomic rename, so a
+    /// read sees the old store or the new one, whole. It never waits for a writer.
+    ///
     /// # Errors
     /// [`StoreError::Io`] if it cannot be read, [`StoreError::Corrupt`] if it is not a store.
     pub fn load(&self) -> Result<Option<StoredTokens>, StoreError> {
-        self.lock()?.load()
+        read_store(self)
     }
 
     /// Replaces the store's content atomically.
@@ -217,19 +282,7 @@ impl Locked<'_> {
     /// # Errors
     /// As [`FileStore::load`].
     pub fn load(&self) -> Result<Option<StoredTokens>, StoreError> {
-        let path = &self.store.path;
-        let mut text = match fs::read(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.store.io("read", path)(e)),
-        };
-        let parsed = serde_json::from_slice::<StoredTokens>(&text);
-        text.zeroize();
-        parsed.map(Some).map_err(|e| StoreError::Corrupt {
-            path: path.clone(),
-            // serde_json's message names the position and the problem, never the content.
-            error: e.to_string(),
-        })
+        read_store(self.store)
     }
 
     /// Replaces the store atomically under the lock.
@@ -291,6 +344,22 @@ impl Locked<'_> {
             .unwrap_or(Path::new("."));
         sync_dir(dir).map_err(self.store.io("sync", dir))
     }
+}
+
+fn read_store(store: &FileStore) -> Result<Option<StoredTokens>, StoreError> {
+    let path = &store.path;
+    let mut text = match fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(store.io("read", path)(e)),
+    };
+    let parsed = serde_json::from_slice::<StoredTokens>(&text);
+    text.zeroize();
+    parsed.map(Some).map_err(|e| StoreError::Corrupt {
+        path: path.clone(),
+        // serde_json's message names the position and the problem, never the content.
+        error: e.to_string(),
+    })
 }
 
 fn open_private(path: &Path, truncate: bool) -> io::Result<File> {

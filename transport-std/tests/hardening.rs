@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lwa_std::mock::Pki;
 use lwa_std::store::{FileStore, StoredTokens};
@@ -47,6 +47,20 @@ impl Env {
 
     fn store(&self) -> PathBuf {
         self.dir.path().join("tokens.json")
+    }
+
+    /// Holds the store's lock, the way an `lwa` in the middle of a refresh does, until the
+    /// returned file is dropped.
+    fn hold_lock(&self) -> std::fs::File {
+        let lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.dir.path().join("tokens.json.lock"))
+            .unwrap();
+        lock.lock().unwrap();
+        lock
     }
 
     fn store_bytes(&self) -> Option<Vec<u8>> {
@@ -85,6 +99,24 @@ impl Env {
             .unwrap();
     }
 }
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Whether this process runs as root (then file permissions do not apply to it, and tests
+/// that need them run `lwa` as `nobody`).
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let probe = tempfile::tempfile().unwrap();
+    probe.metadata().unwrap().uid() == 0
+}
+
+/// `nobody`'s user and group IDs.
+const NOBODY: u32 = 65534;
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -193,4 +225,61 @@ fn a_trickled_tls_handshake_ends_by_the_exchange_deadline() {
     assert_exit(&o, 3, "timed out");
     assert!(took < Duration::from_secs(6), "took {took:?}");
     assert_eq!(env.store_bytes(), before);
+}
+
+/// Issue 10.2: while another process holds the lock (as a refresh stuck on a slow server
+/// does), `lwa token` with a valid stored token answers at once.
+#[test]
+fn a_valid_stored_token_is_served_while_another_process_holds_the_lock() {
+    // Nothing listens: no request may be needed.
+    let env = Env::new("http://127.0.0.1:9", None);
+    env.save("Atza|valid", "Atzr|stored", now() + 3600);
+    let _held = env.hold_lock();
+    let (o, took) = run_within(env.command().arg("token"), Duration::from_secs(20));
+    assert_exit(&o, 0, "");
+    assert_eq!(stdout(&o), "Atza|valid\n");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
+
+/// Issue 10.2: waiting for the lock is bounded, and the message says why it gave up.
+#[test]
+fn waiting_for_the_lock_is_bounded_with_a_clear_message() {
+    let env = Env::new("http://127.0.0.1:9", None);
+    env.save("", "Atzr|stored", 0);
+    let before = env.store_bytes();
+    let _held = env.hold_lock();
+    for args in [
+        &["refresh", "--lock-timeout", "1"][..],
+        &["token", "--lock-timeout", "1"][..],
+    ] {
+        let (o, took) = run_within(env.command().args(args), Duration::from_secs(20));
+        assert_exit(&o, 3, "another process has held");
+        assert!(stderr(&o).contains("tokens.json.lock"), "{}", stderr(&o));
+        assert!(took < Duration::from_secs(4), "took {took:?}");
+    }
+    assert_eq!(env.store_bytes(), before);
+}
+
+/// Issue 10.2: a store in a directory the user cannot write to (a read-only mount, a store
+/// provisioned by an administrator) still serves its valid token.
+#[test]
+fn reading_the_store_needs_no_write_access_to_its_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let env = Env::new("http://127.0.0.1:9", None);
+    env.save("Atza|valid", "Atzr|stored", now() + 3600);
+    std::fs::remove_file(env.dir.path().join("tokens.json.lock")).unwrap();
+    let mut command = env.command();
+    if is_root() {
+        // Root ignores permissions: run lwa as nobody, who may read the store (its owner)
+        // but not write to the directory.
+        std::os::unix::fs::chown(env.store(), Some(NOBODY), Some(NOBODY)).unwrap();
+        command.uid(NOBODY).gid(NOBODY);
+    }
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let (o, _) = run_within(command.arg("token"), Duration::from_secs(20));
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_exit(&o, 0, "");
+    assert_eq!(stdout(&o), "Atza|valid\n");
+    assert!(!env.dir.path().join("tokens.json.lock").exists());
 }

@@ -57,6 +57,11 @@ struct Global {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     exchange_timeout: u64,
+    /// How long to wait, in seconds, for another lwa that is updating the store; a valid
+    /// stored token is served without waiting.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 75,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    lock_timeout: u64,
     /// Token store [default: $LWA_STORE, else <config dir>/lwa/tokens.json].
     #[arg(long, global = true, value_name = "PATH", env = "LWA_STORE")]
     store: Option<PathBuf>,
@@ -212,7 +217,11 @@ impl From<ClientError> for Fail {
 
 impl From<StoreError> for Fail {
     fn from(e: StoreError) -> Self {
-        Self::Config(format!("token store: {e}"))
+        match e {
+            // Another lwa is busy with the store: a timeout, worth trying again.
+            StoreError::LockTimeout { .. } => Self::Network(format!("token store: {e}")),
+            _ => Self::Config(format!("token store: {e}")),
+        }
     }
 }
 
@@ -299,7 +308,7 @@ impl Ctx {
         };
         Ok(Self {
             client: builder.build()?,
-            store: FileStore::new(store),
+            store: FileStore::new(store).lock_timeout(Duration::from_secs(g.lock_timeout)),
             client_id: g.client_id.clone().filter(|s| !s.is_empty()),
             client_secret: g.client_secret.clone().filter(|s| !s.is_empty()),
             json: g.json,
@@ -475,20 +484,34 @@ fn refresh_with(
 }
 
 fn token(ctx: &Ctx) -> Result<(), Fail> {
-    let lock = ctx.store.lock()?;
-    let stored = lock.load()?.ok_or_else(|| {
+    let not_signed_in = || {
         Fail::Config(format!(
             "not signed in: {} does not exist (run `lwa device-login` or `lwa exchange`)",
             ctx.store.path().display()
         ))
-    })?;
-    let good = !stored.access_token.is_empty()
-        && stored.expires_at > unix_now().saturating_add(MARGIN.as_secs());
-    if good {
+    };
+    let good = |stored: &StoredTokens| {
+        !stored.access_token.is_empty()
+            && stored.expires_at > unix_now().saturating_add(MARGIN.as_secs())
+    };
+    let serve = |stored: &StoredTokens| {
         ctx.say("  the stored access token is valid for more than 10 minutes: no request sent");
         if !ctx.verbose {
             println!("{}", stored.access_token);
         }
+    };
+    // A valid token is served without the lock: writers rename whole files into place, so
+    // this never waits for another lwa in the middle of a slow refresh.
+    let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
+    if good(&stored) {
+        serve(&stored);
+        return Ok(());
+    }
+    // Refresh under the lock; another lwa may have refreshed while this one waited for it.
+    let lock = ctx.store.lock()?;
+    let stored = lock.load()?.ok_or_else(not_signed_in)?;
+    if good(&stored) {
+        serve(&stored);
         return Ok(());
     }
     ctx.say("  the stored access token expires within 10 minutes: refreshing first");
