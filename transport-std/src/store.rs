@@ -242,10 +242,39 @@ impl FileStore {
             }
             std::thread::sleep(LOCK_POLL.min(self.lock_timeout - waited));
         }
+        self.remove_stale_temps();
         Ok(Locked {
             store: self,
             _lock: file,
         })
+    }
+
+    /// Deletes the temporary files that writers killed between writing and renaming left
+    /// behind (they hold tokens). Called under the lock: every writer holds it from creating
+    /// its temporary file to renaming it, so any such file found now is stale.
+    fn remove_stale_temps(&self) {
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let Some(store_name) = self.path.file_name().and_then(|n| n.to_str()) else {
+            return;
+        };
+        // Best effort: a directory that cannot be listed fails the write that follows anyway.
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name
+                .to_str()
+                .is_some_and(|name| is_temp_name(name, store_name))
+            {
+                // remove_file deletes a symbolic link itself, never its target.
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Reads the store: `None` if there is no file yet.
@@ -315,7 +344,15 @@ impl Locked<'_> {
             std::process::id(),
             u64::from_le_bytes(random)
         ));
-        let result = write_synced(&tmp, &text)
+        // O_EXCL: the name is new, or this fails; nothing planted there is written through.
+        let file = match create_temp(&tmp) {
+            Ok(file) => file,
+            Err(e) => {
+                text.zeroize();
+                return Err(self.store.io("create", &tmp)(e));
+            }
+        };
+        let result = write_synced(file, &text)
             .map_err(self.store.io("write", &tmp))
             .and_then(|()| fs::rename(&tmp, path).map_err(self.store.io("rename onto", path)))
             .and_then(|()| sync_dir(dir).map_err(self.store.io("sync", dir)));
@@ -377,10 +414,37 @@ fn open_private(path: &Path, truncate: bool) -> io::Result<File> {
     options.open(path)
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = open_private(path, true)?;
+/// Creates a temporary file that did not exist (`O_CREAT | O_EXCL`), mode 0600.
+fn create_temp(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn write_synced(mut file: File, bytes: &[u8]) -> io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// Whether `name` is one of the store's temporary files: `.<store name>.<pid>.<hex>.tmp`.
+fn is_temp_name(name: &str, store_name: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|rest| rest.strip_prefix(store_name))
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .is_some_and(|middle| {
+            middle.split_once('.').is_some_and(|(pid, random)| {
+                !pid.is_empty()
+                    && pid.bytes().all(|b| b.is_ascii_digit())
+                    && random.len() == 16
+                    && random.bytes().all(|b| b.is_ascii_hexdigit())
+            })
+        })
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -517,6 +581,30 @@ mod tests {
         store.remove().unwrap();
         store.remove().unwrap();
         assert_eq!(store.load().unwrap(), None);
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_exactly() {
+        let yes = [
+            ".tokens.json.42.0123456789abcdef.tmp",
+            ".tokens.json.1.ABCDEF0123456789.tmp",
+        ];
+        for name in yes {
+            assert!(is_temp_name(name, "tokens.json"), "{name}");
+        }
+        let no = [
+            "tokens.json",
+            "tokens.json.lock",
+            ".tokens.json.42.0123456789abcdef.tmp.keep",
+            ".tokens.json.x42.0123456789abcdef.tmp",
+            ".tokens.json.42.0123456789abcde.tmp",
+            ".tokens.json..0123456789abcdef.tmp",
+            ".other.json.42.0123456789abcdef.tmp",
+            ".tokens.jsonx.42.0123456789abcdef.tmp",
+        ];
+        for name in no {
+            assert!(!is_temp_name(name, "tokens.json"), "{name}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::thread;
@@ -282,4 +282,86 @@ fn reading_the_store_needs_no_write_access_to_its_directory() {
     assert_exit(&o, 0, "");
     assert_eq!(stdout(&o), "Atza|valid\n");
     assert!(!env.dir.path().join("tokens.json.lock").exists());
+}
+
+/// The writer half of the tests that kill writers: saves numbered token pairs into
+/// `$LWA_WRITER_STORE` as fast as it can until killed. Runs only when a test starts it.
+#[test]
+fn store_writer_child() {
+    let Some(path) = std::env::var_os("LWA_WRITER_STORE") else {
+        return;
+    };
+    let store = FileStore::new(PathBuf::from(path));
+    for n in 0u64.. {
+        store.save(&numbered(n)).unwrap();
+    }
+}
+
+/// Token pair `n` of the writer child: each token carries its number, so a store that
+/// mixes two pairs is caught.
+fn numbered(n: u64) -> StoredTokens {
+    StoredTokens {
+        client_id: CLIENT_ID.into(),
+        access_token: format!("Atza|{n}|{}", "a".repeat(300)),
+        refresh_token: format!("Atzr|{n}|{}", "r".repeat(300)),
+        token_type: "bearer".into(),
+        expires_at: n,
+    }
+}
+
+/// Starts the writer child on `store`, lets it run for `run`, and SIGKILLs it.
+fn kill_a_writer(store: &Path, run: Duration) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "store_writer_child",
+            "--exact",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env("LWA_WRITER_STORE", store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    thread::sleep(run);
+    child.kill().unwrap(); // SIGKILL: no destructor, no cleanup, possibly mid-write
+    child.wait().unwrap();
+}
+
+/// The store's temporary files in `dir`.
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect()
+}
+
+/// Issue 10.4: a writer killed between writing its temporary file and renaming it leaves
+/// tokens in that file; the next lwa that takes the lock deletes it, even one that then
+/// fails.
+#[test]
+fn temporary_files_left_by_killed_writers_are_deleted_by_the_next_lwa() {
+    let env = Env::new("http://127.0.0.1:9", None);
+    let mut left = Vec::new();
+    for run in 0..400u64 {
+        kill_a_writer(&env.store(), Duration::from_millis(15 + run % 40));
+        left = temp_files(env.dir.path());
+        if !left.is_empty() {
+            break;
+        }
+    }
+    assert!(!left.is_empty(), "no kill landed between write and rename");
+    let leftover = std::fs::read_to_string(&left[0]).unwrap_or_default();
+    assert!(
+        leftover.is_empty() || leftover.contains("Atzr|"),
+        "{leftover}"
+    );
+    // Nothing listens at the endpoint: the refresh fails, after taking the lock.
+    let (o, _) = run_within(
+        env.command().args(["refresh", "--timeout", "1"]),
+        Duration::from_secs(20),
+    );
+    assert_exit(&o, 3, "");
+    assert_eq!(temp_files(env.dir.path()), Vec::<PathBuf>::new());
 }
