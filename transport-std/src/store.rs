@@ -103,7 +103,7 @@ pub enum StoreError {
     Corrupt {
         /// The file.
         path: PathBuf,
-        /// What the JSON parser said (no token text is included).
+        /// What is wrong and where (line and column); never any of the file's content.
         error: String,
     },
     /// Another process held the store's lock for longer than the lock timeout.
@@ -326,7 +326,7 @@ impl Locked<'_> {
             .unwrap_or(Path::new("."));
         let mut text = serde_json::to_vec(tokens).map_err(|e| StoreError::Corrupt {
             path: path.clone(),
-            error: e.to_string(),
+            error: describe_json_error(&e),
         })?;
         text.push(b'\n');
         let file_name = path
@@ -394,9 +394,22 @@ fn read_store(store: &FileStore) -> Result<Option<StoredTokens>, StoreError> {
     text.zeroize();
     parsed.map(Some).map_err(|e| StoreError::Corrupt {
         path: path.clone(),
-        // serde_json's message names the position and the problem, never the content.
-        error: e.to_string(),
+        error: describe_json_error(&e),
     })
+}
+
+/// What is wrong with the store's JSON, by kind and position only: serde_json's own
+/// message quotes the offending value (`invalid type: string "Atzr|..."`), which may be a
+/// token.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax => "not valid JSON",
+        Category::Eof => "the JSON ends early",
+        Category::Data => "a member is missing or has the wrong type",
+        Category::Io => "unreadable",
+    };
+    format!("{what} at line {}, column {}", e.line(), e.column())
 }
 
 fn open_private(path: &Path, truncate: bool) -> io::Result<File> {

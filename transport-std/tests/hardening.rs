@@ -365,3 +365,27 @@ fn temporary_files_left_by_killed_writers_are_deleted_by_the_next_lwa() {
     assert_exit(&o, 3, "");
     assert_eq!(temp_files(env.dir.path()), Vec::<PathBuf>::new());
 }
+
+/// Issue 10.5: an error about the store says what is wrong and where, never what the file
+/// holds (a member of the wrong type used to be quoted, token and all).
+#[test]
+fn store_errors_never_echo_the_store() {
+    let env = Env::new("http://127.0.0.1:9", None);
+    let leaks = [
+        r#"{"client_id":"c","access_token":"Atza|leak-a","refresh_token":"Atzr|leak-r","token_type":"bearer","expires_at":"Atzr|leak-e"}"#,
+        r#"{"client_id":"c","access_token":["Atza|leak-a"],"refresh_token":"Atzr|leak-r","token_type":"bearer","expires_at":1}"#,
+        r#"{"client_id":"c","access_token":"Atza|leak-a","refresh_token":Atzr|leak-r,"token_type":"bearer","expires_at":1}"#,
+        r#"{"client_id":"c","access_token":"Atza|leak-a","refresh_token":"Atzr|leak-r""#,
+        r#"{"client_id":"c","access_token":"Atza|leak-a","refresh_token":"Atzr|leak-r","token_type":"bearer","expires_at":-1}"#,
+        r#"{"client_id":"c","access_token":"Atza|leak-a","refresh_token":"Atzr|leak-r","token_type":true,"expires_at":1}"#,
+    ];
+    for text in leaks {
+        std::fs::write(env.store(), text).unwrap();
+        for args in [&["token"][..], &["refresh"][..]] {
+            let (o, _) = run_within(env.command().args(args), Duration::from_secs(20));
+            assert_exit(&o, 2, "is not a token store");
+            let all = format!("{}{}", stdout(&o), stderr(&o));
+            assert!(!all.contains("leak"), "{text}: {all}");
+        }
+    }
+}
