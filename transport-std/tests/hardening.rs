@@ -10,7 +10,7 @@
     clippy::indexing_slicing
 )] // tests
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -388,4 +388,117 @@ fn store_errors_never_echo_the_store() {
             assert!(!all.contains("leak"), "{text}: {all}");
         }
     }
+}
+
+/// An HTTP server on loopback that answers the n-th request with `answers[n]` (the last one
+/// again after that), one request per connection.
+fn scripted(answers: Vec<Vec<u8>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let answer = answers[n.min(answers.len() - 1)].clone();
+            thread::spawn(move || {
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request_complete(&got) {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => got.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let _ = stream.write_all(&answer);
+            });
+        }
+    });
+    port
+}
+
+/// Whether `got` holds a whole request: its head and `Content-Length` bytes of body.
+fn request_complete(got: &[u8]) -> bool {
+    let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    got.len() >= end + 4 + length
+}
+
+/// An HTTP answer with a JSON body.
+fn json_answer(status: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// What a terminal would act on: ESC, BEL, CR, or any other control character but the
+/// line feeds `lwa` itself writes.
+#[track_caller]
+fn assert_no_terminal_controls(text: &str) {
+    let bad: Vec<char> = text
+        .chars()
+        .filter(|&c| c.is_control() && c != '\n')
+        .collect();
+    assert!(bad.is_empty(), "{bad:?} in {text:?}");
+}
+
+/// Issue 10.8: an `error_description` with ESC, BEL and CR/LF reaches the terminal escaped:
+/// no title change, no cleared screen, no forged `lwa:` line.
+#[test]
+fn server_text_is_escaped_before_it_reaches_the_terminal() {
+    let description = r#"bad\u001b]0;pwned\u0007\u001b[2J\r\nlwa: refreshed, all good\u0085\u202e"#;
+    let body = format!(r#"{{"error":"invalid_grant","error_description":"{description}"}}"#);
+    let port = scripted(vec![json_answer("400 Bad Request", &body)]);
+    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
+    env.save("", "Atzr|stored", 0);
+    let (o, _) = run_within(env.command().arg("refresh"), Duration::from_secs(20));
+    assert_exit(
+        &o,
+        1,
+        "invalid_grant: bad\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\r\\nlwa: refreshed",
+    );
+    assert_no_terminal_controls(&stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+
+    // A code pair whose user code and verification URI carry controls, then a refusal.
+    let pair = r#"{"device_code":"d","user_code":"AB\u001b[2JCD\r","verification_uri":"https://amazon.com/code\u001b]0;x\u0007","expires_in":600,"interval":1}"#;
+    let refusal = r#"{"error":"invalid_client","error_description":"no"}"#;
+    let port = scripted(vec![
+        json_answer("200 OK", pair),
+        json_answer("400 Bad Request", refusal),
+    ]);
+    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
+    let (o, _) = run_within(
+        env.command()
+            .args(["device-login", "--product-id", "p", "--serial", "1"]),
+        Duration::from_secs(20),
+    );
+    assert_exit(&o, 1, "and enter the code:  AB\\u{1b}[2JCD\\r");
+    assert!(
+        stderr(&o).contains("open https://amazon.com/code\\u{1b}]0;x\\u{7}"),
+        "{}",
+        stderr(&o)
+    );
+    assert_no_terminal_controls(&stderr(&o));
+
+    // An access token with a control character is refused, not printed or saved.
+    let token = r#"{"access_token":"Atza|x\u001b[2J","refresh_token":"Atzr|new","token_type":"bearer","expires_in":3600}"#;
+    let port = scripted(vec![json_answer("200 OK", token)]);
+    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
+    env.save("", "Atzr|stored", 0);
+    let before = env.store_bytes();
+    let (o, _) = run_within(env.command().arg("token"), Duration::from_secs(20));
+    assert_exit(&o, 3, "refused");
+    assert_no_terminal_controls(&format!("{}{}", stdout(&o), stderr(&o)));
+    assert_eq!(env.store_bytes(), before);
 }

@@ -230,7 +230,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(fail) => {
-            eprintln!("lwa: {}", fail.message());
+            eprintln!("lwa: {}", escaped(fail.message()));
             ExitCode::from(fail.code())
         }
     }
@@ -356,6 +356,35 @@ fn default_store() -> Result<PathBuf, Fail> {
         })
 }
 
+/// Text for the terminal: every control character (C0, DEL, C1) and every bidirectional
+/// formatting character is written as a Rust escape (`\u{1b}`, `\r`), so that text a server
+/// sent (an `error_description`, a user code, a verification URI) cannot move the cursor,
+/// clear the screen, set the window title or start a forged line.
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A token as it may be printed: tokens are visible ASCII (RFC 6750's b64token), so one
+/// holding anything else is refused rather than written to a terminal or a script.
+fn printable(token: &str) -> Result<&str, Fail> {
+    if token.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(token)
+    } else {
+        Err(Fail::Network(
+            "the access token holds characters no token has: refused".into(),
+        ))
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -379,6 +408,7 @@ fn execute(
     let mut buf = vec![0u8; BUFFER_LEN];
     match ctx.client.execute(request, &mut buf)? {
         Outcome::Token(t) => {
+            printable(t.access_token.expose())?;
             let refresh = t
                 .refresh_token
                 .map(|r| r.expose().to_owned())
@@ -497,29 +527,28 @@ fn token(ctx: &Ctx) -> Result<(), Fail> {
     let serve = |stored: &StoredTokens| {
         ctx.say("  the stored access token is valid for more than 10 minutes: no request sent");
         if !ctx.verbose {
-            println!("{}", stored.access_token);
+            println!("{}", printable(&stored.access_token)?);
         }
+        Ok(())
     };
     // A valid token is served without the lock: writers rename whole files into place, so
     // this never waits for another lwa in the middle of a slow refresh.
     let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
     if good(&stored) {
-        serve(&stored);
-        return Ok(());
+        return serve(&stored);
     }
     // Refresh under the lock; another lwa may have refreshed while this one waited for it.
     let lock = ctx.store.lock()?;
     let stored = lock.load()?.ok_or_else(not_signed_in)?;
     if good(&stored) {
-        serve(&stored);
-        return Ok(());
+        return serve(&stored);
     }
     ctx.say("  the stored access token expires within 10 minutes: refreshing first");
     let client_id = ctx.client_id(Some(&stored))?;
     let fresh = refresh_with(ctx, Some(&stored), None, &client_id)?;
     lock.save(&fresh.stored)?;
     if !ctx.verbose {
-        println!("{}", fresh.stored.access_token);
+        println!("{}", printable(&fresh.stored.access_token)?);
     }
     Ok(())
 }
@@ -555,8 +584,8 @@ fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
         } => {
             code_deadline = Some(std::time::Instant::now() + expires_in);
             eprintln!();
-            eprintln!("  To sign in, open {verification_uri}");
-            eprintln!("  and enter the code:  {user_code}");
+            eprintln!("  To sign in, open {}", escaped(verification_uri));
+            eprintln!("  and enter the code:  {}", escaped(user_code));
             if let Some(qr) = qr_code(verification_uri) {
                 eprintln!("{qr}");
             }
@@ -575,7 +604,7 @@ fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
         Event::Failed(e) => {
             let text = e.to_string();
             if last_failure.as_deref() != Some(&text) {
-                eprintln!("\n  request failed, retrying: {text}");
+                eprintln!("\n  request failed, retrying: {}", escaped(&text));
                 last_failure = Some(text);
             }
         }
@@ -779,7 +808,7 @@ fn demo(g: &Global) -> Result<(), Fail> {
     server.revoke_all();
     let saved = std::fs::read(&store_path).unwrap_or_default();
     match refresh(&ctx, None) {
-        Err(Fail::OAuth(message)) => println!("   refresh answered: {message}"),
+        Err(Fail::OAuth(message)) => println!("   refresh answered: {}", escaped(&message)),
         other => println!("   unexpected: {other:?}"),
     }
     let unchanged = std::fs::read(&store_path).unwrap_or_default() == saved;
