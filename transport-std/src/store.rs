@@ -36,7 +36,7 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -83,6 +83,11 @@ impl Drop for StoredTokens {
 /// of one is waited for, but not forever.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(75);
 
+/// The largest store read: two 2048-byte tokens, a client ID and their JSON take under
+/// 5 KiB. A larger file is refused, not read (a store pointed at a huge or endless file
+/// must not eat the memory).
+pub const MAX_STORE_LEN: u64 = 64 * 1024;
+
 /// How often a waiting [`FileStore::lock`] tries the lock again.
 const LOCK_POLL: Duration = Duration::from_millis(50);
 
@@ -106,6 +111,17 @@ pub enum StoreError {
         /// What is wrong and where (line and column); never any of the file's content.
         error: String,
     },
+    /// The store or its lock file is not a regular file (a symbolic link, a FIFO, a
+    /// device): refused, never read, written or followed.
+    NotAFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The store is larger than [`MAX_STORE_LEN`]: refused, not read.
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
     /// Another process held the store's lock for longer than the lock timeout.
     LockTimeout {
         /// The lock file.
@@ -126,6 +142,16 @@ impl fmt::Display for StoreError {
             Self::Corrupt { path, error } => {
                 write!(f, "{} is not a token store: {error}", path.display())
             }
+            Self::NotAFile { path } => write!(
+                f,
+                "{} is not a regular file (a symbolic link, FIFO or device): refused",
+                path.display()
+            ),
+            Self::TooLarge { path } => write!(
+                f,
+                "{} is larger than {MAX_STORE_LEN} bytes, more than any token store: refused",
+                path.display()
+            ),
             Self::LockTimeout { path, waited } => write!(
                 f,
                 "another process has held {} for more than {} s (a refresh in progress?); \
@@ -141,7 +167,10 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Io { error, .. } => Some(error),
-            Self::Corrupt { .. } | Self::LockTimeout { .. } => None,
+            Self::Corrupt { .. }
+            | Self::NotAFile { .. }
+            | Self::TooLarge { .. }
+            | Self::LockTimeout { .. } => None,
         }
     }
 }
@@ -225,7 +254,20 @@ impl FileStore {
             fs::create_dir_all(dir).map_err(self.io("create the directory", dir))?;
         }
         let lock_path = self.lock_path();
-        let file = open_private(&lock_path, false).map_err(self.io("open", &lock_path))?;
+        let file = match open_lock(&lock_path) {
+            Ok(f) => f,
+            Err(e) if is_symlink_refusal(&e) => {
+                return Err(StoreError::NotAFile { path: lock_path });
+            }
+            Err(e) => return Err(self.io("open", &lock_path)(e)),
+        };
+        if !file
+            .metadata()
+            .map_err(self.io("open", &lock_path))?
+            .is_file()
+        {
+            return Err(StoreError::NotAFile { path: lock_path });
+        }
         let started = Instant::now();
         loop {
             match file.try_lock() {
@@ -385,11 +427,42 @@ impl Locked<'_> {
 
 fn read_store(store: &FileStore) -> Result<Option<StoredTokens>, StoreError> {
     let path = &store.path;
-    let mut text = match fs::read(path) {
-        Ok(t) => t,
+    let not_a_file = || StoreError::NotAFile { path: path.clone() };
+    // Without following a link, and without waiting for a writer to open a FIFO.
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = match options.open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if is_symlink_refusal(&e) => return Err(not_a_file()),
         Err(e) => return Err(store.io("read", path)(e)),
     };
+    let meta = file.metadata().map_err(store.io("read", path))?;
+    if !meta.is_file() {
+        return Err(not_a_file());
+    }
+    if meta.len() > MAX_STORE_LEN {
+        return Err(StoreError::TooLarge { path: path.clone() });
+    }
+    let mut text = Vec::new();
+    // The length can change under us: never read more than the limit, whatever it says now.
+    let read = file
+        .take(MAX_STORE_LEN + 1)
+        .read_to_end(&mut text)
+        .map_err(store.io("read", path));
+    if let Err(e) = read {
+        text.zeroize();
+        return Err(e);
+    }
+    if u64::try_from(text.len()).map_or(true, |n| n > MAX_STORE_LEN) {
+        text.zeroize();
+        return Err(StoreError::TooLarge { path: path.clone() });
+    }
     let parsed = serde_json::from_slice::<StoredTokens>(&text);
     text.zeroize();
     parsed.map(Some).map_err(|e| StoreError::Corrupt {
@@ -412,17 +485,30 @@ fn describe_json_error(e: &serde_json::Error) -> String {
     format!("{what} at line {}, column {}", e.line(), e.column())
 }
 
-fn open_private(path: &Path, truncate: bool) -> io::Result<File> {
+/// Whether opening failed because the last component is a symbolic link (`O_NOFOLLOW`).
+fn is_symlink_refusal(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
+/// Opens (creating it, mode 0600) the lock file, never through a symbolic link: someone
+/// who can write to the directory must not make lwa create or lock a file elsewhere.
+fn open_lock(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
-    options
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(truncate);
+    options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
     options.open(path)
 }
@@ -434,7 +520,8 @@ fn create_temp(path: &Path) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        // O_EXCL already refuses an existing link; O_NOFOLLOW says so for every reader.
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     options.open(path)
 }

@@ -68,6 +68,11 @@ impl Env {
     }
 
     fn command(&self) -> Command {
+        self.command_for(&self.store())
+    }
+
+    /// `lwa` with this environment, but the store at `store`.
+    fn command_for(&self, store: &Path) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_lwa"));
         c.env_remove("LWA_STORE")
             .env_remove("LWA_CLIENT_ID")
@@ -78,7 +83,7 @@ impl Env {
             .arg("--endpoint")
             .arg(&self.origin)
             .arg("--store")
-            .arg(self.store())
+            .arg(store)
             .arg("--client-id")
             .arg(CLIENT_ID);
         if let Some(ca) = &self.ca {
@@ -501,4 +506,67 @@ fn server_text_is_escaped_before_it_reaches_the_terminal() {
     assert_exit(&o, 3, "refused");
     assert_no_terminal_controls(&format!("{}{}", stdout(&o), stderr(&o)));
     assert_eq!(env.store_bytes(), before);
+}
+
+/// Issue 10.9: in a world-writable directory, a planted `tokens.json.lock` symbolic link
+/// does not make lwa create (or lock) the link's target.
+#[test]
+fn a_planted_lock_symlink_is_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("http://127.0.0.1:9", None);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("created-through-the-link");
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    std::os::unix::fs::symlink(&target, env.dir.path().join("tokens.json.lock")).unwrap();
+    for args in [
+        &["refresh", "--refresh-token", "Atzr|given", "--timeout", "1"][..],
+        &["token"][..],
+    ] {
+        let (o, _) = run_within(env.command().args(args), Duration::from_secs(20));
+        assert!(!target.exists(), "{args:?} created the link's target");
+        if args[0] == "refresh" {
+            assert_exit(&o, 2, "tokens.json.lock is not a regular file");
+        }
+    }
+}
+
+/// Issue 10.9: a store that is not a regular file is refused at once: a FIFO (which hung
+/// forever), a device, a symbolic link; and a store larger than any token store is not
+/// read.
+#[test]
+fn a_store_that_is_not_a_small_regular_file_is_refused() {
+    let env = Env::new("http://127.0.0.1:9", None);
+    let fifo = env.dir.path().join("fifo.json");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let link = env.dir.path().join("link.json");
+    let real = env.dir.path().join("real.json");
+    std::fs::write(&real, b"{}").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    for store in [fifo.as_path(), Path::new("/dev/null"), link.as_path()] {
+        for subcommand in ["token", "refresh"] {
+            let (o, took) = run_within(
+                env.command_for(store).arg(subcommand),
+                Duration::from_secs(20),
+            );
+            assert_exit(&o, 2, "is not a regular file");
+            assert!(took < Duration::from_secs(3), "took {took:?}");
+        }
+    }
+    let big = env.dir.path().join("big.json");
+    let mut text = format!(r#"{{"client_id":"{CLIENT_ID}","access_token":"Atza|"#);
+    text.push_str(&"a".repeat(200_000));
+    text.push_str(&format!(
+        r#"","refresh_token":"Atzr|r","token_type":"bearer","expires_at":{}}}"#,
+        now() + 3600
+    ));
+    std::fs::write(&big, text).unwrap();
+    let (o, _) = run_within(env.command_for(&big).arg("token"), Duration::from_secs(20));
+    assert_exit(&o, 2, "is larger than 65536 bytes");
+    assert_eq!(stdout(&o), "");
 }
