@@ -570,3 +570,70 @@ fn a_store_that_is_not_a_small_regular_file_is_refused() {
     assert_exit(&o, 2, "is larger than 65536 bytes");
     assert_eq!(stdout(&o), "");
 }
+
+/// Runs `command` with stdout (and, if `stderr_closed`, stderr) going to the write end of a
+/// pipe whose read end is already closed, or to `/dev/full`.
+fn run_with_broken_output(command: &mut Command, full: bool, stderr_closed: bool) -> Output {
+    let broken = || -> Stdio {
+        if full {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap()
+                .into()
+        } else {
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            writer.into()
+        }
+    };
+    command.stdin(Stdio::null()).stdout(broken());
+    if stderr_closed {
+        command.stderr(broken());
+    } else {
+        command.stderr(Stdio::piped());
+    }
+    let child = command.spawn().unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| {
+            kill(pid);
+            panic!("still running after 20 s");
+        })
+        .unwrap()
+}
+
+/// Issue 10.11: a closed or full stdout is reported with exit 3, after the new tokens are
+/// saved, and never panics (exit 101); a closed stderr does not panic either.
+#[test]
+fn a_closed_or_full_stdout_exits_3_after_the_store_is_saved() {
+    use lwa_std::mock::{MockConfig, MockServer};
+    let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
+    let env = Env::new(server.origin(), None);
+    for full in [false, true] {
+        for args in [&["refresh"][..], &["refresh", "--json"][..], &["token"][..]] {
+            env.save("", &server.issue_refresh_token(), 0);
+            let o = run_with_broken_output(env.command().args(args), full, false);
+            assert_exit(&o, 3, "cannot write to stdout");
+            let saved = FileStore::new(env.store()).load().unwrap().unwrap();
+            assert!(server.issued(&saved.access_token), "{args:?}: not saved");
+        }
+        // A valid stored token, nowhere to print it.
+        let o = run_with_broken_output(env.command().arg("token"), full, false);
+        assert_exit(&o, 3, "cannot write to stdout");
+        // Nowhere to print and nowhere to complain: the exit code still tells.
+        let o = run_with_broken_output(env.command().arg("token"), full, true);
+        assert_eq!(o.status.code(), Some(3));
+        let o = run_with_broken_output(
+            env.command_for(&env.dir.path().join("missing.json"))
+                .arg("token"),
+            full,
+            true,
+        );
+        assert_eq!(o.status.code(), Some(2));
+    }
+}

@@ -21,6 +21,48 @@ use lwa_std::core::session::{Config, Linking, Session};
 use lwa_std::driver::{Driver, DriverError, Event};
 use lwa_std::store::{FileStore, SessionStore, StoreError, StoredTokens};
 
+/// Writes a line to stdout. A closed or full stdout is a failure (exit 3) reported through
+/// the caller's `?`, never a panic; every caller saves the store before it prints.
+macro_rules! outln {
+    () => {
+        emit(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        emit(format_args!($($arg)*))
+    };
+}
+
+/// Writes a line to stderr, ignoring a closed stderr (there is nobody to tell).
+macro_rules! errln {
+    () => {
+        note(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        note(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes to stderr without a line end, ignoring a closed stderr.
+macro_rules! errp {
+    ($($arg:tt)*) => {
+        note(format_args!($($arg)*))
+    };
+}
+
+fn emit(line: std::fmt::Arguments<'_>) -> Result<(), Fail> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(line)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .map_err(|e| Fail::Network(format!("cannot write to stdout: {e}")))
+}
+
+fn note(text: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    // A closed or full stderr: the exit code still tells.
+    let _ = err.write_fmt(text).and_then(|()| err.flush());
+}
+
 /// Refresh when the stored access token expires within this margin.
 const MARGIN: Duration = Duration::from_secs(10 * 60);
 
@@ -230,7 +272,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(fail) => {
-            eprintln!("lwa: {}", escaped(fail.message()));
+            errln!("lwa: {}", escaped(fail.message()));
             ExitCode::from(fail.code())
         }
     }
@@ -330,10 +372,11 @@ impl Ctx {
             })
     }
 
-    fn say(&self, text: &str) {
+    fn say(&self, text: &str) -> Result<(), Fail> {
         if self.verbose {
-            println!("{text}");
+            outln!("{text}")?;
         }
+        Ok(())
     }
 }
 
@@ -434,7 +477,7 @@ fn execute(
     }
 }
 
-fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) {
+fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) -> Result<(), Fail> {
     if ctx.json {
         let json = serde_json::json!({
             "access_token": fresh.stored.access_token,
@@ -443,14 +486,15 @@ fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) {
             "expires_in": fresh.expires_in,
             "expires_at": fresh.stored.expires_at,
         });
-        println!("{json}");
+        outln!("{json}")?;
     } else if !ctx.verbose {
-        println!(
+        outln!(
             "{what}: access token valid for {} s; tokens saved to {}",
             fresh.expires_in,
             ctx.store.path().display()
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -> Result<(), Fail> {
@@ -476,7 +520,7 @@ fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -
     };
     let fresh = execute(ctx, &request, &client_id, None)?;
     lock.save(&fresh.stored)?;
-    print_fresh(ctx, &fresh, "signed in");
+    print_fresh(ctx, &fresh, "signed in")?;
     Ok(())
 }
 
@@ -486,7 +530,7 @@ fn refresh(ctx: &Ctx, refresh_token: Option<&str>) -> Result<(), Fail> {
     let client_id = ctx.client_id(stored.as_ref())?;
     let fresh = refresh_with(ctx, stored.as_ref(), refresh_token, &client_id)?;
     lock.save(&fresh.stored)?;
-    print_fresh(ctx, &fresh, "refreshed");
+    print_fresh(ctx, &fresh, "refreshed")?;
     Ok(())
 }
 
@@ -525,9 +569,9 @@ fn token(ctx: &Ctx) -> Result<(), Fail> {
             && stored.expires_at > unix_now().saturating_add(MARGIN.as_secs())
     };
     let serve = |stored: &StoredTokens| {
-        ctx.say("  the stored access token is valid for more than 10 minutes: no request sent");
+        ctx.say("  the stored access token is valid for more than 10 minutes: no request sent")?;
         if !ctx.verbose {
-            println!("{}", printable(&stored.access_token)?);
+            outln!("{}", printable(&stored.access_token)?)?;
         }
         Ok(())
     };
@@ -543,12 +587,12 @@ fn token(ctx: &Ctx) -> Result<(), Fail> {
     if good(&stored) {
         return serve(&stored);
     }
-    ctx.say("  the stored access token expires within 10 minutes: refreshing first");
+    ctx.say("  the stored access token expires within 10 minutes: refreshing first")?;
     let client_id = ctx.client_id(Some(&stored))?;
     let fresh = refresh_with(ctx, Some(&stored), None, &client_id)?;
     lock.save(&fresh.stored)?;
     if !ctx.verbose {
-        println!("{}", printable(&fresh.stored.access_token)?);
+        outln!("{}", printable(&fresh.stored.access_token)?)?;
     }
     Ok(())
 }
@@ -583,17 +627,17 @@ fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
             expires_in,
         } => {
             code_deadline = Some(std::time::Instant::now() + expires_in);
-            eprintln!();
-            eprintln!("  To sign in, open {}", escaped(verification_uri));
-            eprintln!("  and enter the code:  {}", escaped(user_code));
+            errln!();
+            errln!("  To sign in, open {}", escaped(verification_uri));
+            errln!("  and enter the code:  {}", escaped(user_code));
             if let Some(qr) = qr_code(verification_uri) {
-                eprintln!("{qr}");
+                errln!("{qr}");
             }
         }
         Event::Waiting { .. } => {
             if interactive && let Some(deadline) = code_deadline {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
-                eprint!(
+                errp!(
                     "\r  waiting for you to enter the code ({}:{:02} left)  ",
                     left.as_secs() / 60,
                     left.as_secs() % 60
@@ -604,14 +648,14 @@ fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
         Event::Failed(e) => {
             let text = e.to_string();
             if last_failure.as_deref() != Some(&text) {
-                eprintln!("\n  request failed, retrying: {}", escaped(&text));
+                errln!("\n  request failed, retrying: {}", escaped(&text));
                 last_failure = Some(text);
             }
         }
         _ => {}
     });
     if interactive && code_deadline.is_some() {
-        eprintln!();
+        errln!();
     }
     match result {
         Ok(access) => {
@@ -634,7 +678,7 @@ fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
                 },
                 expires_in,
             };
-            print_fresh(ctx, &fresh, "signed in");
+            print_fresh(ctx, &fresh, "signed in")?;
             Ok(())
         }
         Err(DriverError::Stopped(reason)) => Err(Fail::OAuth(reason.to_string())),
@@ -662,18 +706,18 @@ fn pkce(g: &Global) -> Result<(), Fail> {
     let verifier = CodeVerifier::from_random(&random).map_err(|e| Fail::Config(e.to_string()))?;
     let challenge = verifier.challenge();
     if g.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "code_verifier": verifier.as_secret().expose(),
                 "code_challenge": challenge.as_str(),
                 "code_challenge_method": CHALLENGE_METHOD,
             })
-        );
+        )?;
     } else {
-        println!("code_verifier: {}", verifier.as_secret().expose());
-        println!("code_challenge: {}", challenge.as_str());
-        println!("code_challenge_method: {CHALLENGE_METHOD}");
+        outln!("code_verifier: {}", verifier.as_secret().expose())?;
+        outln!("code_challenge: {}", challenge.as_str())?;
+        outln!("code_challenge_method: {CHALLENGE_METHOD}")?;
     }
     Ok(())
 }
@@ -700,24 +744,24 @@ fn mock_server(args: &MockArgs) -> Result<(), Fail> {
     let port = args.port;
     let server = MockServer::start(config.clone(), args.tls, port)
         .map_err(|e| Fail::Config(format!("cannot start the look-alike on port {port}: {e}")))?;
-    println!("LWA look-alike at {}", server.origin());
-    println!("client ID: {}", config.client_id);
+    outln!("LWA look-alike at {}", server.origin())?;
+    outln!("client ID: {}", config.client_id)?;
     if let Some(pem) = server.ca_pem() {
         let path = args.ca_out.clone().unwrap_or_else(|| {
             std::env::temp_dir().join(format!("lwa-mock-ca-{}.pem", server.port()))
         });
         std::fs::write(&path, pem)
             .map_err(|e| Fail::Config(format!("cannot write {}: {e}", path.display())))?;
-        println!(
+        outln!(
             "CA certificate: {} (pass it with --ca-file)",
             path.display()
-        );
+        )?;
     }
-    println!(
+    outln!(
         "approve a device code: curl '{}/mock/approve?user_code=CODE'",
         server.origin()
-    );
-    println!("stop with Ctrl-C");
+    )?;
+    outln!("stop with Ctrl-C")?;
     let _ = std::io::stdout().flush();
     loop {
         std::thread::park();
@@ -754,38 +798,38 @@ fn demo(g: &Global) -> Result<(), Fail> {
     };
     let mut ctx = Ctx::new(&demo_global, server.ca_pem())?;
     ctx.verbose = true;
-    println!(
+    outln!(
         "lwa demo: everything below talks to a local LWA look-alike; no Amazon account is used."
-    );
-    println!();
-    println!("1. Started the look-alike at {}", server.origin());
-    println!(
+    )?;
+    outln!()?;
+    outln!("1. Started the look-alike at {}", server.origin())?;
+    outln!(
         "   over HTTPS, with a certificate from a CA made for this run. The client trusts that CA"
-    );
-    println!("   in addition to the public roots; certificate and host-name checks stay on.");
-    println!("   Tokens go to {}", store_path.display());
-    println!();
-    println!("2. device-login: the device asks for a code pair, shows the code, and polls until");
-    println!("   the user has entered it (the look-alike approves at once).");
+    )?;
+    outln!("   in addition to the public roots; certificate and host-name checks stay on.")?;
+    outln!("   Tokens go to {}", store_path.display())?;
+    outln!()?;
+    outln!("2. device-login: the device asks for a code pair, shows the code, and polls until")?;
+    outln!("   the user has entered it (the look-alike approves at once).")?;
     device_login(&ctx, "demo_device", "DEMO0001")?;
     let stored = ctx
         .store
         .load()?
         .ok_or_else(|| Fail::Config("the store is empty after sign-in".into()))?;
-    println!(
+    outln!(
         "   signed in: a {}-character access token valid until {} (Unix time) and a refresh token, saved (mode 0600).",
         stored.access_token.len(),
         stored.expires_at
-    );
-    println!();
-    println!("3. refresh: trade the stored refresh token for a new access token.");
+    )?;
+    outln!()?;
+    outln!("3. refresh: trade the stored refresh token for a new access token.")?;
     let before = server.requests();
     refresh(&ctx, None)?;
     let after = ctx
         .store
         .load()?
         .ok_or_else(|| Fail::Config("store vanished".into()))?;
-    println!(
+    outln!(
         "   one request ({} -> {}); new access token {}, saved.",
         before,
         server.requests(),
@@ -794,36 +838,36 @@ fn demo(g: &Global) -> Result<(), Fail> {
         } else {
             "received"
         }
-    );
-    println!();
-    println!("4. token: print a valid access token (the demo keeps it off the screen).");
+    )?;
+    outln!()?;
+    outln!("4. token: print a valid access token (the demo keeps it off the screen).")?;
     let before = server.requests();
     token(&ctx)?;
-    println!(
+    outln!(
         "   requests before and after: {before} and {}: the stored token was good.",
         server.requests()
-    );
-    println!();
-    println!("5. The user removes the device: the look-alike revokes the refresh token.");
+    )?;
+    outln!()?;
+    outln!("5. The user removes the device: the look-alike revokes the refresh token.")?;
     server.revoke_all();
     let saved = std::fs::read(&store_path).unwrap_or_default();
     match refresh(&ctx, None) {
-        Err(Fail::OAuth(message)) => println!("   refresh answered: {}", escaped(&message)),
-        other => println!("   unexpected: {other:?}"),
+        Err(Fail::OAuth(message)) => outln!("   refresh answered: {}", escaped(&message))?,
+        other => outln!("   unexpected: {other:?}")?,
     }
     let unchanged = std::fs::read(&store_path).unwrap_or_default() == saved;
-    println!(
+    outln!(
         "   the store is {} (a device would now sign in again).",
         if unchanged {
             "unchanged, byte for byte"
         } else {
             "CHANGED"
         }
-    );
-    println!();
+    )?;
+    outln!()?;
     let _ = std::fs::remove_dir_all(&dir);
     server.shutdown();
-    println!("Done. Against Amazon, drop --endpoint and pass your own --client-id.");
+    outln!("Done. Against Amazon, drop --endpoint and pass your own --client-id.")?;
     Ok(())
 }
 
