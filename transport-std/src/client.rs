@@ -3,7 +3,8 @@
 //! Certificate and host-name verification are always on. Trust anchors are Mozilla's
 //! (webpki-roots) plus any extra PEM CA certificates the caller adds; there is no way to turn
 //! verification off. Plain `http://` is possible only to loopback hosts (lwa-core's
-//! [`Endpoint`] refuses anything else). Connect, read and write each time out (default
+//! [`Endpoint`] refuses anything else), and only to the loopback addresses they resolve to:
+//! a loopback-looking name that resolves elsewhere is [`Error::NotLoopback`]. Connect, read and write each time out (default
 //! 10 s), and a whole exchange is bounded too (default 60 s, the reference SDK's request
 //! timeout): connect, the TLS handshake, writing the request and reading the answer all end
 //! by that deadline, so a server that trickles bytes cannot hold a caller past it.
@@ -34,7 +35,7 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -79,6 +80,9 @@ pub enum Error {
     Resolve(io::Error),
     /// No connection could be made.
     Connect(io::Error),
+    /// Plain `http://` to a loopback name that resolved to an address that is not loopback:
+    /// nothing was sent.
+    NotLoopback(IpAddr),
     /// Connect, read or write took longer than the timeout, or the whole exchange did.
     Timeout,
     /// The TLS handshake or record layer failed: an untrusted certificate, a certificate
@@ -119,7 +123,11 @@ impl Error {
     pub fn is_configuration(&self) -> bool {
         matches!(
             self,
-            Self::Endpoint(_) | Self::CaFile { .. } | Self::TlsConfig(_) | Self::Request(_)
+            Self::Endpoint(_)
+                | Self::CaFile { .. }
+                | Self::TlsConfig(_)
+                | Self::Request(_)
+                | Self::NotLoopback(_)
         )
     }
 }
@@ -133,6 +141,10 @@ impl fmt::Display for Error {
             Self::Request(e) => write!(f, "request: {e}"),
             Self::Resolve(e) => write!(f, "cannot resolve host: {e}"),
             Self::Connect(e) => write!(f, "cannot connect: {e}"),
+            Self::NotLoopback(ip) => write!(
+                f,
+                "plain http:// goes to loopback addresses only, and the host resolved to {ip}: refused"
+            ),
             Self::Timeout => f.write_str("timed out"),
             Self::Tls(e) => write!(f, "TLS: {e}"),
             Self::Io(e) => write!(f, "connection: {e}"),
@@ -150,7 +162,7 @@ impl std::error::Error for Error {
             Self::TlsConfig(e) | Self::Tls(e) => Some(e),
             Self::Request(e) => Some(e),
             Self::Exchange(e) => Some(e),
-            Self::Timeout => None,
+            Self::Timeout | Self::NotLoopback(_) => None,
         }
     }
 }
@@ -475,7 +487,14 @@ impl Client {
             .collect();
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
         let mut tcp = None;
+        let mut not_loopback = None;
         for addr in addrs {
+            // A loopback name proves nothing: without TLS, only a loopback address keeps the
+            // secrets on this host.
+            if self.tls.is_none() && !addr.ip().to_canonical().is_loopback() {
+                not_loopback = Some(addr.ip());
+                continue;
+            }
             let remaining = deadline
                 .checked_duration_since(Instant::now())
                 .filter(|d| !d.is_zero())
@@ -489,10 +508,13 @@ impl Client {
                 Err(e) => last = e,
             }
         }
-        let tcp = match tcp {
-            Some(t) => t,
-            None if last.kind() == io::ErrorKind::TimedOut => return Err(Error::Timeout),
-            None => return Err(Error::Connect(last)),
+        let tcp = match (tcp, not_loopback) {
+            (Some(t), _) => t,
+            (None, Some(ip)) if last.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotLoopback(ip));
+            }
+            (None, _) if last.kind() == io::ErrorKind::TimedOut => return Err(Error::Timeout),
+            (None, _) => return Err(Error::Connect(last)),
         };
         tcp.set_nodelay(true).map_err(Error::Io)?;
         let tcp = Bounded {

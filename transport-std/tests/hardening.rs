@@ -637,3 +637,92 @@ fn a_closed_or_full_stdout_exits_3_after_the_store_is_saved() {
         assert_eq!(o.status.code(), Some(2));
     }
 }
+
+/// Runs `lwa` in a mount namespace of its own, in which `/etc/hosts` says `evil.localhost`
+/// is at `ip`. `None` where mount namespaces are not available.
+fn run_with_hosts(env: &Env, ip: std::net::IpAddr, args: &[&str]) -> Option<Output> {
+    let hosts = env.dir.path().join("hosts");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1 localhost\n{ip} evil.localhost\n"),
+    )
+    .unwrap();
+    let script = r#"mount --bind "$0" /etc/hosts && exec "$@""#;
+    let user_ns: &[&str] = if is_root() { &[] } else { &["-r"] };
+    let probe = Command::new("unshare")
+        .args(user_ns)
+        .args(["-m", "sh", "-c", script])
+        .arg(&hosts)
+        .args(["getent", "hosts", "evil.localhost"])
+        .output()
+        .ok()?;
+    if !String::from_utf8_lossy(&probe.stdout).contains(&ip.to_string()) {
+        return None;
+    }
+    let lwa = env.command();
+    let mut command = Command::new("unshare");
+    command
+        .args(user_ns)
+        .args(["-m", "sh", "-c", script])
+        .arg(&hosts)
+        .arg(lwa.get_program())
+        .args(lwa.get_args())
+        .args(args);
+    for (k, v) in lwa.get_envs() {
+        match v {
+            Some(v) => command.env(k, v),
+            None => command.env_remove(k),
+        };
+    }
+    Some(run_within(&mut command, Duration::from_secs(20)).0)
+}
+
+/// This host's address on its default route, else 0.0.0.0 (which is not loopback either,
+/// and reaches a listener on every address).
+fn non_loopback_address() -> std::net::IpAddr {
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|s| s.connect("203.0.113.1:9").map(|()| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .ok()
+        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+/// Issue 10.7: `http://evil.localhost` is allowed by name, but when the name resolves to
+/// an address that is not loopback nothing is sent there: no client secret, no refresh
+/// token in clear text.
+#[test]
+fn plain_http_goes_to_loopback_addresses_only() {
+    let listener = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(2)))
+                .unwrap();
+            let mut got = Vec::new();
+            let _ = stream.read_to_end(&mut got);
+            let _ = tx.send(String::from_utf8_lossy(&got).into_owned());
+        }
+    });
+    let env = Env::new(&format!("http://evil.localhost:{port}"), None);
+    env.save("", "Atzr|in-clear", 0);
+    let ip = non_loopback_address();
+    let Some(o) = run_with_hosts(
+        &env,
+        ip,
+        &["refresh", "--client-secret", "s3cr3t", "--timeout", "2"],
+    ) else {
+        eprintln!("skipped: no mount namespace to give evil.localhost an address");
+        return;
+    };
+    let received = rx.recv_timeout(Duration::from_secs(1)).unwrap_or_default();
+    assert!(
+        !received.contains("s3cr3t") && !received.contains("in-clear"),
+        "sent to {ip} in clear: {received}"
+    );
+    assert_exit(&o, 2, &format!("the host resolved to {ip}: refused"));
+}
