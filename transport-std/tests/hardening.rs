@@ -168,6 +168,32 @@ fn run_within(command: &mut Command, limit: Duration) -> (Output, Duration) {
     }
 }
 
+/// Runs `command` with `input` on its stdin, to its end or for at most 20 s.
+#[track_caller]
+fn run_fed(command: &mut Command, input: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // lwa may exit without reading stdin (a usage error, a secret from the environment).
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| {
+            kill(pid);
+            panic!("still running after 20 s");
+        })
+        .unwrap()
+}
+
 /// SIGKILL to one process we started.
 fn kill(pid: u32) {
     let _ = Command::new("kill")
@@ -725,4 +751,93 @@ fn plain_http_goes_to_loopback_addresses_only() {
         "sent to {ip} in clear: {received}"
     );
     assert_exit(&o, 2, &format!("the host resolved to {ip}: refused"));
+}
+
+/// Issue 10.6: the refresh token, the authorization code and the code verifier reach lwa
+/// through stdin (`-`) or the environment, never through its arguments (which `ps` shows
+/// to every user), and `--help` says so.
+#[test]
+fn secrets_come_through_stdin_or_the_environment() {
+    use lwa_std::core::pkce::CodeVerifier;
+    use lwa_std::mock::{MockConfig, MockServer};
+    let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
+    let env = Env::new(server.origin(), None);
+    let saved = || FileStore::new(env.store()).load().unwrap().unwrap();
+
+    let token = server.issue_refresh_token();
+    let o = run_fed(
+        env.command().args(["refresh", "--refresh-token", "-"]),
+        &format!("{token}\n"),
+    );
+    assert_exit(&o, 0, "");
+    assert!(server.issued(&saved().access_token));
+
+    let token = server.issue_refresh_token();
+    let o = run_fed(
+        env.command()
+            .env("LWA_REFRESH_TOKEN", &token)
+            .arg("refresh"),
+        "",
+    );
+    assert_exit(&o, 0, "");
+    assert_eq!(saved().refresh_token, token);
+
+    let verifier = CodeVerifier::from_random(&[7; 32]).unwrap();
+    let code = server.authorize("amzn://cb", Some(verifier.challenge().as_str()));
+    let o = run_fed(
+        env.command()
+            .env("LWA_CODE_VERIFIER", verifier.as_secret().expose())
+            .args(["exchange", "--code", "-", "--redirect-uri", "amzn://cb"]),
+        &code,
+    );
+    assert_exit(&o, 0, "");
+    let code = server.authorize("amzn://cb", Some(verifier.challenge().as_str()));
+    let o = run_fed(
+        env.command().env("LWA_CODE", &code).args([
+            "exchange",
+            "--redirect-uri",
+            "amzn://cb",
+            "--code-verifier",
+            "-",
+        ]),
+        verifier.as_secret().expose(),
+    );
+    assert_exit(&o, 0, "");
+
+    // Two secrets cannot both come from stdin.
+    let o = run_fed(
+        env.command()
+            .args(["exchange", "--code", "-", "--code-verifier", "-"])
+            .args(["--redirect-uri", "amzn://cb"]),
+        "x\ny\n",
+    );
+    assert_exit(&o, 2, "only one secret can come from stdin");
+
+    let help = run_fed(env.command().args(["refresh", "--help"]), "");
+    let help = stdout(&help);
+    assert!(help.contains("`-` reads it from stdin"), "{help}");
+    assert!(help.contains("LWA_REFRESH_TOKEN"), "{help}");
+}
+
+/// Issue 10.6: a token typed where no argument belongs is not echoed in the usage error.
+#[test]
+fn a_stray_token_is_not_echoed_in_the_usage_error() {
+    let env = Env::new("http://127.0.0.1:9", None);
+    let cases: &[&[&str]] = &[
+        &["token", "Atzr|typed-by-mistake"],
+        &["refresh", "Atzr|typed-by-mistake"],
+        &["Atzr|typed-by-mistake"],
+        &["--region", "Atzr|typed-by-mistake", "token"],
+        &["refresh", "--refresh-tokn=Atzr|typed-by-mistake"],
+        &["--timeout", "Atzr|typed-by-mistake", "token"],
+    ];
+    for args in cases {
+        let o = run_fed(env.command().args(*args), "");
+        assert_exit(&o, 2, "error: ");
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(!all.contains("typed-by-mistake"), "{args:?}: {all}");
+        assert!(all.contains("Usage: lwa") || all.contains("--"), "{all}");
+    }
+    let o = run_fed(env.command().args(["refresh", "--refresh-tokn=x"]), "");
+    assert_exit(&o, 2, "a similar argument exists: --refresh-token");
 }

@@ -110,7 +110,8 @@ struct Global {
     /// Client ID [default: $LWA_CLIENT_ID, else the store's].
     #[arg(long, global = true, value_name = "ID", env = "LWA_CLIENT_ID")]
     client_id: Option<String>,
-    /// Client secret, for clients that have one [default: $LWA_CLIENT_SECRET].
+    /// Client secret, for clients that have one [default: $LWA_CLIENT_SECRET]; `-` reads it
+    /// from stdin.
     #[arg(
         long,
         global = true,
@@ -135,20 +136,23 @@ enum RegionArg {
 enum Command {
     /// Trade an authorization code for tokens and save them.
     Exchange {
-        /// The authorization code.
-        #[arg(long)]
+        /// The authorization code; `-` reads it from stdin (arguments are visible to every
+        /// user through `ps`; stdin and the environment are not).
+        #[arg(long, env = "LWA_CODE", hide_env_values = true)]
         code: String,
         /// The redirect URI of the authorization request.
         #[arg(long)]
         redirect_uri: String,
-        /// PKCE code verifier (public clients without a secret).
-        #[arg(long)]
+        /// PKCE code verifier (public clients without a secret); `-` reads it from stdin.
+        #[arg(long, env = "LWA_CODE_VERIFIER", hide_env_values = true)]
         code_verifier: Option<String>,
     },
     /// Refresh the access token and save the tokens.
     Refresh {
-        /// Refresh token to use instead of the stored one.
-        #[arg(long)]
+        /// Refresh token to use instead of the stored one; `-` reads it from stdin
+        /// (arguments are visible to every user through `ps`; stdin and the environment
+        /// are not).
+        #[arg(long, env = "LWA_REFRESH_TOKEN", hide_env_values = true)]
         refresh_token: Option<String>,
     },
     /// Print a valid access token, refreshing first only if it expires within 10 minutes.
@@ -268,7 +272,14 @@ impl From<StoreError> for Fail {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
+    if let Err(fail) = secret_from_stdin(&mut cli) {
+        errln!("lwa: {}", escaped(fail.message()));
+        return ExitCode::from(fail.code());
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(fail) => {
@@ -276,6 +287,116 @@ fn main() -> ExitCode {
             ExitCode::from(fail.code())
         }
     }
+}
+
+/// Reports a command line clap refused, without echoing what was typed: a token pasted
+/// where no argument belongs must not be printed back. Flag names, valid values and the
+/// usage line are ours and are shown.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    // These carry only our own flag and subcommand names: clap's text is shown as it is.
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            | ErrorKind::MissingRequiredArgument
+            | ErrorKind::MissingSubcommand
+            | ErrorKind::ArgumentConflict
+    ) {
+        let _ = e.print();
+        return if e.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let mut message = format!("error: {}", e.kind());
+    // The flag concerned, when it is one: cut at '=' so that a value glued to it stays out.
+    let flag = |arg: &String| -> Option<String> {
+        arg.split('=')
+            .next()
+            .filter(|a| {
+                a.starts_with('-')
+                    && a.len() <= 48
+                    && a.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+            })
+            .map(str::to_owned)
+    };
+    let flags: Vec<String> = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => flag(arg).into_iter().collect(),
+        Some(ContextValue::Strings(args)) => args.iter().filter_map(flag).collect(),
+        _ => Vec::new(),
+    };
+    if !flags.is_empty() {
+        message.push_str(&format!(": {}", flags.join(", ")));
+    }
+    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue) {
+        message.push_str(&format!(" (possible values: {})", values.join(", ")));
+    }
+    if let Some(ContextValue::String(suggested)) = e.get(ContextKind::SuggestedArg) {
+        message.push_str(&format!(" (a similar argument exists: {suggested})"));
+    }
+    if let Some(ContextValue::Strings(suggested)) = e.get(ContextKind::SuggestedSubcommand) {
+        message.push_str(&format!(" (did you mean {}?)", suggested.join(" or ")));
+    }
+    errln!("{}", escaped(&message));
+    if let Some(ContextValue::StyledStr(usage)) = e.get(ContextKind::Usage) {
+        errln!("\n{usage}");
+    }
+    errln!("\nFor more information, try '--help'.");
+    ExitCode::from(2)
+}
+
+/// The most text read from stdin for a secret given as `-`.
+const MAX_STDIN_SECRET: u64 = 16 * 1024;
+
+/// Replaces the one secret given as `-` (`--refresh-token`, `--code`, `--code-verifier`,
+/// `--client-secret`) with the first line of stdin, so that it never appears in the
+/// process's arguments, which every user can read (`ps`).
+fn secret_from_stdin(cli: &mut Cli) -> Result<(), Fail> {
+    use std::io::Read as _;
+    let mut slots: Vec<(&str, &mut String)> = Vec::new();
+    if let Some(secret) = cli.global.client_secret.as_mut() {
+        slots.push(("--client-secret", secret));
+    }
+    match &mut cli.command {
+        Command::Exchange {
+            code,
+            code_verifier,
+            ..
+        } => {
+            slots.push(("--code", code));
+            if let Some(verifier) = code_verifier.as_mut() {
+                slots.push(("--code-verifier", verifier));
+            }
+        }
+        Command::Refresh {
+            refresh_token: Some(token),
+        } => slots.push(("--refresh-token", token)),
+        _ => {}
+    }
+    let mut dashes = slots.into_iter().filter(|(_, value)| value.as_str() == "-");
+    let Some((flag, slot)) = dashes.next() else {
+        return Ok(());
+    };
+    if let Some((other, _)) = dashes.next() {
+        return Err(Fail::Config(format!(
+            "{flag} and {other} are both '-': only one secret can come from stdin"
+        )));
+    }
+    let mut text = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .take(MAX_STDIN_SECRET)
+        .read_to_string(&mut text)
+        .map_err(|e| Fail::Config(format!("{flag} -: cannot read stdin: {e}")))?;
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Err(Fail::Config(format!("{flag} -: stdin holds no value")));
+    }
+    slot.clear();
+    slot.push_str(line);
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), Fail> {
