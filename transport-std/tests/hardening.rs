@@ -841,3 +841,58 @@ fn a_stray_token_is_not_echoed_in_the_usage_error() {
     let o = run_fed(env.command().args(["refresh", "--refresh-tokn=x"]), "");
     assert_exit(&o, 2, "a similar argument exists: --refresh-token");
 }
+
+/// Issue 10.3: with the network down, device-login does not retry forever: it stops with
+/// exit 3 when no code can be had...
+#[test]
+fn device_login_stops_when_no_code_can_be_had() {
+    // Nothing listens on port 9.
+    let env = Env::new("http://127.0.0.1:9", None);
+    let (o, took) = run_within(
+        env.command().args([
+            "device-login",
+            "--product-id",
+            "p",
+            "--serial",
+            "1",
+            "--retry-for",
+            "2",
+        ]),
+        Duration::from_secs(30),
+    );
+    assert_exit(&o, 3, "gave up after");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(env.store_bytes().is_none());
+}
+
+/// ... and when the code shown has expired and no new one can be had; until then it keeps
+/// polling, however long the network has been down.
+#[test]
+fn device_login_keeps_a_usable_code_then_stops_when_it_expires() {
+    let pair = r#"{"device_code":"d","user_code":"ABCD","verification_uri":"https://amazon.com/code","expires_in":4,"interval":1}"#;
+    // The code pair, then connections closed without an answer: the network is down.
+    let port = scripted(vec![json_answer("200 OK", pair), Vec::new()]);
+    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
+    let (o, took) = run_within(
+        env.command().args([
+            "device-login",
+            "--product-id",
+            "p",
+            "--serial",
+            "1",
+            "--retry-for",
+            "1",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_exit(&o, 3, "no usable code");
+    assert!(
+        stderr(&o).contains("and enter the code:  ABCD"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(15),
+        "took {took:?}"
+    );
+}

@@ -168,6 +168,11 @@ enum Command {
         /// Scope (code-based linking for AVS uses alexa:all).
         #[arg(long, default_value = "alexa:all")]
         scope: String,
+        /// How long failing requests are retried, in seconds, while no code shown can still
+        /// be entered (before the first code, after the last one expired); then exit 3.
+        #[arg(long, value_name = "SECONDS", default_value_t = 120,
+              value_parser = clap::value_parser!(u64).range(0..=86400))]
+        retry_for: u64,
     },
     /// Print a new PKCE code_verifier and its S256 code_challenge.
     Pkce,
@@ -422,13 +427,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
             product_id,
             serial,
             scope,
+            retry_for,
         } => {
             if scope != "alexa:all" {
                 return Err(Fail::Config(format!(
                     "--scope {scope}: code-based linking for AVS takes alexa:all"
                 )));
             }
-            device_login(&Ctx::new(g, None)?, product_id, serial)
+            device_login(
+                &Ctx::new(g, None)?,
+                product_id,
+                serial,
+                Duration::from_secs(*retry_for),
+            )
         }
     }
 }
@@ -718,7 +729,12 @@ fn token(ctx: &Ctx) -> Result<(), Fail> {
     Ok(())
 }
 
-fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
+fn device_login(
+    ctx: &Ctx,
+    product_id: &str,
+    serial: &str,
+    retry_for: Duration,
+) -> Result<(), Fail> {
     let client_id = match &ctx.client_id {
         Some(id) => id.clone(),
         None => ctx.client_id(ctx.store.load()?.as_ref())?,
@@ -737,7 +753,8 @@ fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
         client_id: client_id.clone(),
         unix_origin: unix_now(),
     };
-    let mut driver = Driver::new(ctx.client.clone(), Session::new(config), store);
+    let mut driver =
+        Driver::new(ctx.client.clone(), Session::new(config), store).give_up_after(retry_for);
     let interactive = std::io::stderr().is_terminal();
     let mut code_deadline: Option<std::time::Instant> = None;
     let mut last_failure: Option<String> = None;
@@ -804,6 +821,7 @@ fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
         }
         Err(DriverError::Stopped(reason)) => Err(Fail::OAuth(reason.to_string())),
         Err(DriverError::Store(e)) => Err(Fail::from(e)),
+        Err(e @ DriverError::GaveUp { .. }) => Err(Fail::Network(e.to_string())),
         Err(e) => Err(Fail::Config(e.to_string())),
     }
 }
@@ -932,7 +950,7 @@ fn demo(g: &Global) -> Result<(), Fail> {
     outln!()?;
     outln!("2. device-login: the device asks for a code pair, shows the code, and polls until")?;
     outln!("   the user has entered it (the look-alike approves at once).")?;
-    device_login(&ctx, "demo_device", "DEMO0001")?;
+    device_login(&ctx, "demo_device", "DEMO0001", Duration::from_secs(60))?;
     let stored = ctx
         .store
         .load()?
