@@ -194,6 +194,16 @@ fn run_fed(command: &mut Command, input: &str) -> Output {
         .unwrap()
 }
 
+/// Stops a child process however the test ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// SIGKILL to one process we started.
 fn kill(pid: u32) {
     let _ = Command::new("kill")
@@ -895,4 +905,91 @@ fn device_login_keeps_a_usable_code_then_stops_when_it_expires() {
         took >= Duration::from_secs(4) && took < Duration::from_secs(15),
         "took {took:?}"
     );
+}
+
+/// The IDs of `pid`'s child processes.
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .collect()
+}
+
+/// Issue 10.3: Ctrl-C during device-login's countdown (on a terminal) ends the countdown
+/// line, so the shell's prompt does not land on it, and lwa dies of the signal.
+#[test]
+fn ctrl_c_ends_the_countdown_line() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to give lwa a terminal");
+        return;
+    }
+    let pair = r#"{"device_code":"d","user_code":"ABCD","verification_uri":"https://amazon.com/code","expires_in":600,"interval":1}"#;
+    let pending = r#"{"error":"authorization_pending","error_description":"wait"}"#;
+    let port = scripted(vec![
+        json_answer("200 OK", pair),
+        json_answer("400 Bad Request", pending),
+    ]);
+    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
+    let lwa = env.command();
+    let quoted: Vec<String> = std::iter::once(lwa.get_program())
+        .chain(lwa.get_args())
+        .chain(
+            ["device-login", "--product-id", "p", "--serial", "1"]
+                .iter()
+                .map(std::ffi::OsStr::new),
+        )
+        .map(|a| format!("'{}'", a.to_str().unwrap()))
+        .collect();
+    // `script` runs lwa on a new terminal and copies what it writes to our pipe.
+    let mut script = Running(
+        Command::new("script")
+            .args(["-qfec", &format!("exec {}", quoted.join(" ")), "/dev/null"])
+            .env_remove("LWA_STORE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = script.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    while !String::from_utf8_lossy(&seen).contains("left)") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no countdown: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.extend(bytes);
+        }
+    }
+    let lwa_pid = *children(script.0.id()).first().expect("lwa under script");
+    let interrupted = Command::new("kill")
+        .args(["-INT", &lwa_pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    while let Ok(bytes) = rx.recv_timeout(Duration::from_secs(10)) {
+        seen.extend(bytes);
+    }
+    let status = script.0.wait().unwrap();
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    let after = &text[text.rfind("left)").unwrap()..];
+    assert!(
+        after.ends_with('\n'),
+        "the countdown line stays open: {after:?}"
+    );
+    // script reports a child killed by a signal as 128 + the signal.
+    assert_eq!(status.code(), Some(130), "{text}");
 }

@@ -63,6 +63,33 @@ fn note(text: std::fmt::Arguments<'_>) {
     let _ = err.write_fmt(text).and_then(|()| err.flush());
 }
 
+/// Whether device-login's countdown line is on the terminal without its line end.
+static COUNTDOWN_OPEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// On Ctrl-C (SIGINT), SIGTERM or SIGHUP: ends an open countdown line, so that the shell's
+/// prompt starts on a line of its own, then dies of the signal as if it were not handled.
+fn end_countdown_on_interrupt() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            // Without the handler Ctrl-C still stops lwa; only the line stays open.
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                // Held until the process ends: no countdown is written after the line end.
+                let mut err = std::io::stderr().lock();
+                if COUNTDOWN_OPEN.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    let _ = err.write_all(b"\n").and_then(|()| err.flush());
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        });
+    }
+}
+
 /// Refresh when the stored access token expires within this margin.
 const MARGIN: Duration = Duration::from_secs(10 * 60);
 
@@ -756,6 +783,9 @@ fn device_login(
     let mut driver =
         Driver::new(ctx.client.clone(), Session::new(config), store).give_up_after(retry_for);
     let interactive = std::io::stderr().is_terminal();
+    if interactive {
+        end_countdown_on_interrupt();
+    }
     let mut code_deadline: Option<std::time::Instant> = None;
     let mut last_failure: Option<String> = None;
     let result = driver.token(&mut |event| match event {
@@ -765,6 +795,7 @@ fn device_login(
             expires_in,
         } => {
             code_deadline = Some(std::time::Instant::now() + expires_in);
+            COUNTDOWN_OPEN.store(false, std::sync::atomic::Ordering::SeqCst);
             errln!();
             errln!("  To sign in, open {}", escaped(verification_uri));
             errln!("  and enter the code:  {}", escaped(user_code));
@@ -775,17 +806,18 @@ fn device_login(
         Event::Waiting { .. } => {
             if interactive && let Some(deadline) = code_deadline {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
+                COUNTDOWN_OPEN.store(true, std::sync::atomic::Ordering::SeqCst);
                 errp!(
                     "\r  waiting for you to enter the code ({}:{:02} left)  ",
                     left.as_secs() / 60,
                     left.as_secs() % 60
                 );
-                let _ = std::io::stderr().flush();
             }
         }
         Event::Failed(e) => {
             let text = e.to_string();
             if last_failure.as_deref() != Some(&text) {
+                COUNTDOWN_OPEN.store(false, std::sync::atomic::Ordering::SeqCst);
                 errln!("\n  request failed, retrying: {}", escaped(&text));
                 last_failure = Some(text);
             }
@@ -793,6 +825,7 @@ fn device_login(
         _ => {}
     });
     if interactive && code_deadline.is_some() {
+        COUNTDOWN_OPEN.store(false, std::sync::atomic::Ordering::SeqCst);
         errln!();
     }
     match result {
