@@ -7,8 +7,8 @@
 //! ```
 //!
 //! `expires_at` is in Unix seconds. Writes go to a temporary file in the same directory
-//! (mode 0600), which is synced, renamed over the store and followed by a sync of the
-//! directory: after a crash at any point the store holds either the old tokens or the new
+//! (created with `O_EXCL`, mode 0600, given the replaced store's owner), which is synced,
+//! renamed over the store and followed by a sync of the directory: after a crash at any point the store holds either the old tokens or the new
 //! ones, byte for byte, never a mix. Every write and every read-modify-write holds an
 //! exclusive lock on a sibling `<name>.lock` file, so concurrent processes take turns.
 //!
@@ -16,6 +16,13 @@
 //! waits for a writer and needs no write access to the directory, so a valid stored token
 //! can be served while another process is in the middle of a slow refresh. Waiting for the
 //! lock is bounded ([`FileStore::lock_timeout`], default [`DEFAULT_LOCK_TIMEOUT`]).
+//!
+//! Nothing is trusted for its name: the store, its lock and temporary files are opened
+//! without following symbolic links; a store that is not a regular file, or is larger than
+//! [`MAX_STORE_LEN`], is refused unread; temporary files that killed writers left behind
+//! are deleted by the next writer; a store keeps its owner when root rewrites it, and a
+//! store whose owner cannot be kept is not rewritten. Errors name the file and the problem,
+//! never the file's content.
 //!
 //! ```
 //! use lwa_std::store::{FileStore, StoredTokens};
@@ -284,6 +291,13 @@ impl FileStore {
             }
             std::thread::sleep(LOCK_POLL.min(self.lock_timeout - waited));
         }
+        give_lock_to_dir_owner(
+            &file,
+            self.path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        );
         self.remove_stale_temps();
         Ok(Locked {
             store: self,
@@ -386,6 +400,19 @@ impl Locked<'_> {
             std::process::id(),
             u64::from_le_bytes(random)
         ));
+        // What is there now: a store that is not a regular file is refused, not replaced.
+        let existing = match fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_file() => Some(meta),
+            Ok(_) => {
+                text.zeroize();
+                return Err(StoreError::NotAFile { path: path.clone() });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                text.zeroize();
+                return Err(self.store.io("read", path)(e));
+            }
+        };
         // O_EXCL: the name is new, or this fails; nothing planted there is written through.
         let file = match create_temp(&tmp) {
             Ok(file) => file,
@@ -394,8 +421,9 @@ impl Locked<'_> {
                 return Err(self.store.io("create", &tmp)(e));
             }
         };
-        let result = write_synced(file, &text)
-            .map_err(self.store.io("write", &tmp))
+        let result = keep_owner(&file, existing.as_ref(), dir)
+            .map_err(self.store.io("keep the owner of", path))
+            .and_then(|()| write_synced(file, &text).map_err(self.store.io("write", &tmp)))
             .and_then(|()| fs::rename(&tmp, path).map_err(self.store.io("rename onto", path)))
             .and_then(|()| sync_dir(dir).map_err(self.store.io("sync", dir)));
         text.zeroize();
@@ -512,6 +540,60 @@ fn open_lock(path: &Path) -> io::Result<File> {
     }
     options.open(path)
 }
+
+/// Gives the new store the owner of the one it replaces, or, for a first store, of its
+/// directory, with mode 0600: root refreshing a user's store must not take it over (the
+/// user could no longer read it). Fails, so that the store is left as it was, when the
+/// existing store's owner cannot be kept (a user rewriting another user's store).
+#[cfg(unix)]
+fn keep_owner(file: &File, existing: Option<&fs::Metadata>, dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    let ours = file.metadata()?;
+    match existing {
+        Some(old) if old.uid() != ours.uid() => {
+            std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid()))
+        }
+        Some(old) if old.gid() != ours.gid() => {
+            // Keeping the group is best effort: a user who left the store's group keeps
+            // their store, in their own group.
+            let _ = std::os::unix::fs::fchown(file, None, Some(old.gid()));
+            Ok(())
+        }
+        Some(_) => Ok(()),
+        None => {
+            // A first store in someone else's directory: theirs if we may (root), else ours.
+            if let Ok(parent) = fs::metadata(dir)
+                && parent.uid() != ours.uid()
+            {
+                let _ = std::os::unix::fs::fchown(file, Some(parent.uid()), Some(parent.gid()));
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &File, _existing: Option<&fs::Metadata>, _dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Gives a lock file that root created in someone else's directory to the directory's
+/// owner, who could not open it otherwise. Best effort: only root may, and only root needs
+/// to.
+#[cfg(unix)]
+fn give_lock_to_dir_owner(lock: &File, dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(ours), Ok(parent)) = (lock.metadata(), fs::metadata(dir))
+        && ours.uid() == 0
+        && parent.uid() != 0
+    {
+        let _ = std::os::unix::fs::fchown(lock, Some(parent.uid()), Some(parent.gid()));
+    }
+}
+
+#[cfg(not(unix))]
+fn give_lock_to_dir_owner(_lock: &File, _dir: &Path) {}
 
 /// Creates a temporary file that did not exist (`O_CREAT | O_EXCL`), mode 0600.
 fn create_temp(path: &Path) -> io::Result<File> {
@@ -640,16 +722,13 @@ mod tests {
         let store = FileStore::new(dir.path().join("tokens.json"));
         store.save(&tokens(1)).unwrap();
         let before = fs::read(store.path()).unwrap();
-        // A directory where the temporary file's rename target is makes rename fail.
+        // A directory where a store should be is refused before anything is written.
         let blocked = FileStore::new(dir.path().join("blocked"));
         fs::create_dir(dir.path().join("blocked")).unwrap();
         fs::write(dir.path().join("blocked/x"), b"x").unwrap();
         assert!(matches!(
             blocked.save(&tokens(2)),
-            Err(StoreError::Io {
-                action: "rename onto",
-                ..
-            })
+            Err(StoreError::NotAFile { .. })
         ));
         assert_eq!(fs::read(store.path()).unwrap(), before);
         let leftovers = fs::read_dir(dir.path())

@@ -993,3 +993,53 @@ fn ctrl_c_ends_the_countdown_line() {
     // script reports a child killed by a signal as 128 + the signal.
     assert_eq!(status.code(), Some(130), "{text}");
 }
+
+/// Issue 10.10: root refreshing a user's store keeps the user's ownership and mode 0600 (of
+/// the store and of the lock file it creates); a user rewriting a store someone else owns
+/// is refused and leaves it as it was. Needs root to set up; skipped otherwise.
+#[test]
+fn rewriting_a_store_keeps_its_owner_or_is_refused() {
+    use lwa_std::mock::{MockConfig, MockServer};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
+    use std::os::unix::process::CommandExt;
+    if !is_root() {
+        eprintln!("skipped: needs root to own files as another user");
+        return;
+    }
+    let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
+    let env = Env::new(server.origin(), None);
+    let dir = env.dir.path();
+    chown(dir, Some(NOBODY), Some(NOBODY)).unwrap();
+
+    // Root refreshes nobody's store.
+    env.save("", &server.issue_refresh_token(), 0);
+    std::fs::remove_file(dir.join("tokens.json.lock")).unwrap();
+    chown(env.store(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let (o, _) = run_within(env.command().arg("refresh"), Duration::from_secs(20));
+    assert_exit(&o, 0, "");
+    let store = std::fs::metadata(env.store()).unwrap();
+    assert_eq!((store.uid(), store.gid()), (NOBODY, NOBODY));
+    assert_eq!(store.permissions().mode() & 0o777, 0o600);
+    let lock = std::fs::metadata(dir.join("tokens.json.lock")).unwrap();
+    assert_eq!(lock.uid(), NOBODY);
+    // And nobody can still use it.
+    let (o, _) = run_within(
+        env.command().uid(NOBODY).gid(NOBODY).arg("refresh"),
+        Duration::from_secs(20),
+    );
+    assert_exit(&o, 0, "");
+
+    // nobody may not take over root's store, readable as it is.
+    env.save("", &server.issue_refresh_token(), 0);
+    chown(env.store(), Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(env.store(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before = env.store_bytes();
+    let (o, _) = run_within(
+        env.command().uid(NOBODY).gid(NOBODY).arg("refresh"),
+        Duration::from_secs(20),
+    );
+    assert_exit(&o, 2, "cannot keep the owner of");
+    assert_eq!(env.store_bytes(), before);
+    assert_eq!(std::fs::metadata(env.store()).unwrap().uid(), 0);
+    assert_eq!(temp_files(dir), Vec::<PathBuf>::new());
+}
