@@ -333,8 +333,18 @@ fn store_writer_child() {
         return;
     };
     let store = FileStore::new(PathBuf::from(path));
-    for n in 0u64.. {
+    // Numbers go on from the store's, so that a store going back in time shows.
+    let first = store
+        .load()
+        .ok()
+        .flatten()
+        .map_or(0, |stored| stored.expires_at + 1);
+    let mut out = std::io::stdout().lock();
+    for n in first.. {
         store.save(&numbered(n)).unwrap();
+        // Acknowledged: from here on, losing pair n is losing a saved token.
+        writeln!(out, "{n}").unwrap();
+        out.flush().unwrap();
     }
 }
 
@@ -1042,4 +1052,135 @@ fn rewriting_a_store_keeps_its_owner_or_is_refused() {
     assert_eq!(env.store_bytes(), before);
     assert_eq!(std::fs::metadata(env.store()).unwrap().uid(), 0);
     assert_eq!(temp_files(dir), Vec::<PathBuf>::new());
+}
+
+/// What the kill test counts.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct KillFigures {
+    /// Writers killed.
+    runs: u64,
+    /// Saves acknowledged by the writers (each a whole token pair on disk).
+    saves: u64,
+    /// Kills that left a temporary file (the writer was between create and rename).
+    mid_write: u64,
+    /// Stores that did not parse or mixed two token pairs.
+    torn: u64,
+    /// Runs after which the store held less than the last acknowledged pair (or nothing).
+    lost: u64,
+    /// Temporary files that outlived the next writer or the last `lwa` (each counted once).
+    leftover: u64,
+}
+
+/// Kills a writer process `runs` times at random points (5 to 60 ms into its life, a few
+/// hundred saves in) and counts torn stores, lost tokens and temporary files that outlive
+/// the next writer; then runs `lwa` once and counts the temporary files left.
+fn kill_writers(runs: u64) -> KillFigures {
+    let env = Env::new("http://127.0.0.1:9", None);
+    let path = env.store();
+    let mut figures = KillFigures {
+        runs,
+        ..KillFigures::default()
+    };
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut newest: Option<u64> = None;
+    let mut earlier_temps: Vec<PathBuf> = Vec::new();
+    let mut outlived = std::collections::HashSet::new();
+    for _ in 0..runs {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "store_writer_child",
+                "--exact",
+                "--test-threads=1",
+                "--nocapture",
+            ])
+            .env("LWA_WRITER_STORE", &path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let reader = thread::spawn(move || {
+            let mut acknowledged = (0u64, None::<u64>);
+            for line in std::io::BufRead::lines(std::io::BufReader::new(out)) {
+                let Ok(line) = line else { break };
+                if let Ok(n) = line.trim().parse::<u64>() {
+                    acknowledged = (acknowledged.0 + 1, Some(n));
+                }
+            }
+            acknowledged
+        });
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        thread::sleep(Duration::from_millis(5 + seed % 56));
+        child.kill().unwrap(); // SIGKILL: no destructor, no cleanup, possibly mid-write
+        child.wait().unwrap();
+        let (saves, last) = reader.join().unwrap();
+        figures.saves += saves;
+        newest = last.max(newest);
+        match std::fs::read(&path) {
+            Err(_) => figures.lost += u64::from(newest.is_some()),
+            Ok(bytes) => match serde_json::from_slice::<StoredTokens>(&bytes) {
+                Err(_) => figures.torn += 1,
+                Ok(stored) => {
+                    if stored != numbered(stored.expires_at) {
+                        figures.torn += 1;
+                    }
+                    if newest.is_some_and(|n| stored.expires_at < n) {
+                        figures.lost += 1;
+                    }
+                    newest = Some(stored.expires_at).max(newest);
+                }
+            },
+        }
+        let temps = temp_files(env.dir.path());
+        figures.mid_write += u64::from(!temps.is_empty());
+        outlived.extend(earlier_temps.iter().filter(|t| temps.contains(t)).cloned());
+        earlier_temps = temps;
+    }
+    // A last lwa (whose refresh fails: nothing listens) takes the lock and cleans up.
+    let (o, _) = run_within(
+        env.command().args(["refresh", "--timeout", "1"]),
+        Duration::from_secs(20),
+    );
+    assert_exit(&o, 3, "");
+    outlived.extend(temp_files(env.dir.path()));
+    figures.leftover = outlived.len() as u64;
+    figures
+}
+
+/// The kill test as CI runs it: 100 writers killed at random points; no torn store, no lost
+/// token, no temporary file left behind.
+#[test]
+fn killed_writers_tear_lose_and_leave_nothing() {
+    let figures = kill_writers(100);
+    eprintln!("{figures:?}");
+    assert_eq!(
+        (figures.torn, figures.lost, figures.leftover),
+        (0, 0, 0),
+        "{figures:?}"
+    );
+    assert!(figures.saves > 100, "the writers hardly wrote: {figures:?}");
+    assert!(
+        figures.mid_write > 0,
+        "no kill landed mid-write: {figures:?}"
+    );
+}
+
+/// The full kill test: `LWA_KILL_RUNS` (default 1000) writers killed at random points.
+/// `cargo test -p lwa-std --test hardening -- --ignored killed_writers --nocapture`
+#[test]
+#[ignore = "about a minute; the CI runs the 100-kill version"]
+fn killed_writers_tear_lose_and_leave_nothing_1000() {
+    let runs = std::env::var("LWA_KILL_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let figures = kill_writers(runs);
+    eprintln!("{figures:?}");
+    assert_eq!(
+        (figures.torn, figures.lost, figures.leftover),
+        (0, 0, 0),
+        "{figures:?}"
+    );
 }
