@@ -3,6 +3,7 @@
 //! secret is left behind or echoed, and no name is trusted for what an address or a file
 //! type must prove.
 
+#![cfg(all(unix, feature = "mock"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -250,11 +251,74 @@ fn trickling_tls_server(pace: Duration) -> (u16, Pki) {
     (port, pki)
 }
 
+/// A TLS server that completes the handshake, reads the request, then sends an answer in
+/// one TLS record, one byte every `pace`: the record only decrypts once whole.
+fn trickling_tls_answer_server(pace: Duration) -> (u16, Pki) {
+    let pki = Pki::new("trickle test CA").unwrap();
+    let config = pki.server_config(&["localhost"]).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let config = Arc::clone(&config);
+            thread::spawn(move || {
+                let mut conn = rustls::ServerConnection::new(config).unwrap();
+                let mut got = Vec::new();
+                while !request_complete(&got) {
+                    if conn.complete_io(&mut stream).is_err() {
+                        return;
+                    }
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = conn.reader().read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        got.extend_from_slice(&buf[..n]);
+                    }
+                }
+                let body = format!(r#"{{"access_token":"Atza|{}"}}"#, "x".repeat(1500));
+                let answer = json_answer("200 OK", &body);
+                conn.writer().write_all(&answer).unwrap();
+                let mut records = Vec::new();
+                while conn.wants_write() {
+                    conn.write_tls(&mut records).unwrap();
+                }
+                for byte in records {
+                    if stream.write_all(&[byte]).is_err() {
+                        return;
+                    }
+                    thread::sleep(pace);
+                }
+            });
+        }
+    });
+    (port, pki)
+}
+
 /// Issue 10.1: a handshake trickled one byte at a time ends by the exchange deadline, not
 /// after the whole flight (minutes at this pace).
 #[test]
 fn a_trickled_tls_handshake_ends_by_the_exchange_deadline() {
     let (port, pki) = trickling_tls_server(Duration::from_millis(200));
+    let env = Env::new(&format!("https://localhost:{port}"), Some(pki.ca_pem()));
+    env.save("", "Atzr|stored", 0);
+    let before = env.store_bytes();
+    let (o, took) = run_within(
+        env.command()
+            .args(["refresh", "--timeout", "2", "--exchange-timeout", "3"]),
+        Duration::from_secs(30),
+    );
+    assert_exit(&o, 3, "timed out");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert_eq!(env.store_bytes(), before);
+}
+
+/// Issue 10.1: over TLS, an answer trickled one byte at a time ends by the exchange
+/// deadline too (rustls waits for a whole record, read by read).
+#[test]
+fn a_trickled_tls_answer_ends_by_the_exchange_deadline() {
+    let (port, pki) = trickling_tls_answer_server(Duration::from_millis(200));
     let env = Env::new(&format!("https://localhost:{port}"), Some(pki.ca_pem()));
     env.save("", "Atzr|stored", 0);
     let before = env.store_bytes();
@@ -594,7 +658,8 @@ fn a_store_that_is_not_a_small_regular_file_is_refused() {
     let real = env.dir.path().join("real.json");
     std::fs::write(&real, b"{}").unwrap();
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    for store in [fifo.as_path(), Path::new("/dev/null"), link.as_path()] {
+    let devices = [Path::new("/dev/null"), Path::new("/dev/zero")];
+    for store in [fifo.as_path(), link.as_path()].into_iter().chain(devices) {
         for subcommand in ["token", "refresh"] {
             let (o, took) = run_within(
                 env.command_for(store).arg(subcommand),
