@@ -6,8 +6,9 @@
 //! [`Endpoint`] refuses anything else), and only to the loopback addresses they resolve to:
 //! a loopback-looking name that resolves elsewhere is [`Error::NotLoopback`]. Connect, read and write each time out (default
 //! 10 s), and a whole exchange is bounded too (default 60 s, the reference SDK's request
-//! timeout): connect, the TLS handshake, writing the request and reading the answer all end
-//! by that deadline, so a server that trickles bytes cannot hold a caller past it.
+//! timeout): resolving the name, connecting, the TLS handshake, writing the request and
+//! reading the answer all end by that deadline, so neither a silent name server nor a
+//! server that trickles bytes can hold a caller past it.
 //!
 //! The client holds no protocol logic: it writes what the exchange emits and hands it what
 //! the connection reads.
@@ -35,9 +36,10 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use lwa_core::endpoint::Endpoint;
@@ -83,7 +85,8 @@ pub enum Error {
     /// Plain `http://` to a loopback name that resolved to an address that is not loopback:
     /// nothing was sent.
     NotLoopback(IpAddr),
-    /// Connect, read or write took longer than the timeout, or the whole exchange did.
+    /// Name resolution, connect, read or write took longer than the timeout, or the whole
+    /// exchange did.
     Timeout,
     /// The TLS handshake or record layer failed: an untrusted certificate, a certificate
     /// for another host name, a protocol error.
@@ -480,11 +483,36 @@ impl Client {
         }
     }
 
+    /// The host's addresses, by the deadline. The system resolver cannot be interrupted, so
+    /// it runs on a thread of its own; past the deadline the exchange fails with
+    /// [`Error::Timeout`] and the thread is left to finish the lookup and end.
+    fn resolve(&self, deadline: Instant) -> Result<Vec<SocketAddr>, Error> {
+        let budget = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .map(|left| self.timeout.min(left))
+            .ok_or(Error::Timeout)?;
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, self.port)]);
+        }
+        let target = (self.host.clone(), self.port);
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("lwa-resolve".into())
+            .spawn(move || {
+                let found = target.to_socket_addrs().map(Iterator::collect);
+                // Nobody listens any more after a timeout: nothing to do then.
+                let _ = tx.send(found);
+            })
+            .map_err(Error::Resolve)?;
+        match rx.recv_timeout(budget) {
+            Ok(found) => found.map_err(Error::Resolve),
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+
     fn connect(&self, deadline: Instant) -> Result<Connection, Error> {
-        let addrs: Vec<_> = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(Error::Resolve)?
-            .collect();
+        let addrs = self.resolve(deadline)?;
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
         let mut tcp = None;
         let mut not_loopback = None;

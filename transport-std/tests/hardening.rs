@@ -1249,3 +1249,49 @@ fn killed_writers_tear_lose_and_leave_nothing_1000() {
         "{figures:?}"
     );
 }
+
+/// Issue 10.1: a name server that never answers cannot hold an exchange past its deadline
+/// either. lwa runs in a mount namespace whose `/etc/resolv.conf` names a silent server on a
+/// loopback address; skipped where that cannot be set up (no mount namespace, or port 53
+/// not ours to bind).
+#[test]
+fn a_silent_name_server_ends_by_the_exchange_deadline() {
+    let Ok(_silent) = std::net::UdpSocket::bind("127.0.0.77:53") else {
+        eprintln!("skipped: cannot bind a name server on 127.0.0.77:53");
+        return;
+    };
+    let env = Env::new("https://lwa-test.invalid-zone.example:443", None);
+    env.save("", "Atzr|stored", 0);
+    let hosts = env.dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
+    let resolv = env.dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.77\noptions timeout:10 attempts:3\n",
+    )
+    .unwrap();
+    let script = r#"mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && exec "$@""#;
+    let user_ns: &[&str] = if is_root() { &[] } else { &["-r"] };
+    let namespaced = |program: &std::ffi::OsStr| {
+        let mut c = Command::new("unshare");
+        c.args(user_ns)
+            .args(["-m", "sh", "-c", script])
+            .arg(&hosts)
+            .arg(&resolv)
+            .arg(program);
+        c
+    };
+    let probe = namespaced(std::ffi::OsStr::new("true")).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no mount namespace");
+        return;
+    }
+    let lwa = env.command();
+    let mut command = namespaced(lwa.get_program());
+    command
+        .args(lwa.get_args())
+        .args(["refresh", "--timeout", "2", "--exchange-timeout", "3"]);
+    let (o, took) = run_within(&mut command, Duration::from_secs(60));
+    assert_exit(&o, 3, "timed out");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+}
