@@ -1,9 +1,12 @@
 //! `lwa`: get and keep Login-with-Amazon tokens from the command line.
 //!
 //! Exit codes: 0 success; 1 LWA answered with an OAuth error; 2 usage or configuration
-//! error; 3 network, TLS, timeout or protocol failure. Every failure leaves the token store
-//! as it was. Without `--json`, tokens and secrets never appear in the output; `lwa token`
-//! prints the access token alone, which is its job.
+//! error (a refused store included); 3 network, TLS, timeout or protocol failure, a store
+//! lock held too long by another lwa, or a closed or full stdout (reported after the store
+//! was saved). Every other failure leaves the token store as it was. Without `--json`,
+//! tokens and secrets never appear in the output; `lwa token` prints the access token
+//! alone, which is its job. Whatever a server said is printed with its control characters
+//! escaped; usage errors do not repeat what was typed.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
