@@ -3,9 +3,12 @@
 //! Certificate and host-name verification are always on. Trust anchors are Mozilla's
 //! (webpki-roots) plus any extra PEM CA certificates the caller adds; there is no way to turn
 //! verification off. Plain `http://` is possible only to loopback hosts (lwa-core's
-//! [`Endpoint`] refuses anything else). Connect, read and write each time out (default
+//! [`Endpoint`] refuses anything else), and only to the loopback addresses they resolve to:
+//! a loopback-looking name that resolves elsewhere is [`Error::NotLoopback`]. Connect, read and write each time out (default
 //! 10 s), and a whole exchange is bounded too (default 60 s, the reference SDK's request
-//! timeout), so a server that trickles bytes cannot hold a caller forever.
+//! timeout): resolving the name, connecting, the TLS handshake, writing the request and
+//! reading the answer all end by that deadline, so neither a silent name server nor a
+//! server that trickles bytes can hold a caller past it.
 //!
 //! The client holds no protocol logic: it writes what the exchange emits and hands it what
 //! the connection reads.
@@ -33,9 +36,10 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use lwa_core::endpoint::Endpoint;
@@ -78,7 +82,11 @@ pub enum Error {
     Resolve(io::Error),
     /// No connection could be made.
     Connect(io::Error),
-    /// Connect, read or write took longer than the timeout, or the whole exchange did.
+    /// Plain `http://` to a loopback name that resolved to an address that is not loopback:
+    /// nothing was sent.
+    NotLoopback(IpAddr),
+    /// Name resolution, connect, read or write took longer than the timeout, or the whole
+    /// exchange did.
     Timeout,
     /// The TLS handshake or record layer failed: an untrusted certificate, a certificate
     /// for another host name, a protocol error.
@@ -118,7 +126,11 @@ impl Error {
     pub fn is_configuration(&self) -> bool {
         matches!(
             self,
-            Self::Endpoint(_) | Self::CaFile { .. } | Self::TlsConfig(_) | Self::Request(_)
+            Self::Endpoint(_)
+                | Self::CaFile { .. }
+                | Self::TlsConfig(_)
+                | Self::Request(_)
+                | Self::NotLoopback(_)
         )
     }
 }
@@ -132,6 +144,10 @@ impl fmt::Display for Error {
             Self::Request(e) => write!(f, "request: {e}"),
             Self::Resolve(e) => write!(f, "cannot resolve host: {e}"),
             Self::Connect(e) => write!(f, "cannot connect: {e}"),
+            Self::NotLoopback(ip) => write!(
+                f,
+                "plain http:// goes to loopback addresses only, and the host resolved to {ip}: refused"
+            ),
             Self::Timeout => f.write_str("timed out"),
             Self::Tls(e) => write!(f, "TLS: {e}"),
             Self::Io(e) => write!(f, "connection: {e}"),
@@ -149,7 +165,7 @@ impl std::error::Error for Error {
             Self::TlsConfig(e) | Self::Tls(e) => Some(e),
             Self::Request(e) => Some(e),
             Self::Exchange(e) => Some(e),
-            Self::Timeout => None,
+            Self::Timeout | Self::NotLoopback(_) => None,
         }
     }
 }
@@ -299,18 +315,48 @@ impl fmt::Debug for Client {
     }
 }
 
-enum Connection {
-    Plain(TcpStream),
-    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+/// A TCP socket whose every read and write ends by the exchange's deadline: each call gets
+/// the per-operation timeout or the time left, whichever is shorter, and none starts once the
+/// deadline has passed. rustls drives the handshake through it, so a server that trickles its
+/// handshake or its answer a byte at a time cannot hold an exchange past the deadline.
+#[derive(Debug)]
+struct Bounded {
+    tcp: TcpStream,
+    deadline: Instant,
+    timeout: Duration,
 }
 
-impl Connection {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Self::Plain(s) => s,
-            Self::Tls(s) => &s.sock,
-        }
+impl Bounded {
+    /// The time the next operation may take, or `TimedOut` once the deadline has passed.
+    fn budget(&self) -> io::Result<Duration> {
+        self.deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .map(|left| self.timeout.min(left))
+            .ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))
     }
+}
+
+impl Read for Bounded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tcp.set_read_timeout(Some(self.budget()?))?;
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.set_write_timeout(Some(self.budget()?))?;
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+enum Connection {
+    Plain(Bounded),
+    Tls(Box<StreamOwned<ClientConnection, Bounded>>),
 }
 
 impl Read for Connection {
@@ -418,13 +464,6 @@ impl Client {
             .map_err(|e| io_error(e, deadline))?;
         let mut rx = exchange.handle_sent();
         loop {
-            let remaining = deadline
-                .checked_duration_since(Instant::now())
-                .filter(|d| !d.is_zero())
-                .ok_or(Error::Timeout)?;
-            conn.tcp()
-                .set_read_timeout(Some(self.timeout.min(remaining)))
-                .map_err(Error::Io)?;
             let space = rx.read_buf().map_err(Error::Exchange)?;
             let n = match conn.read(space) {
                 Ok(n) => n,
@@ -444,14 +483,46 @@ impl Client {
         }
     }
 
+    /// The host's addresses, by the deadline. The system resolver cannot be interrupted, so
+    /// it runs on a thread of its own; past the deadline the exchange fails with
+    /// [`Error::Timeout`] and the thread is left to finish the lookup and end.
+    fn resolve(&self, deadline: Instant) -> Result<Vec<SocketAddr>, Error> {
+        let budget = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .map(|left| self.timeout.min(left))
+            .ok_or(Error::Timeout)?;
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, self.port)]);
+        }
+        let target = (self.host.clone(), self.port);
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("lwa-resolve".into())
+            .spawn(move || {
+                let found = target.to_socket_addrs().map(Iterator::collect);
+                // Nobody listens any more after a timeout: nothing to do then.
+                let _ = tx.send(found);
+            })
+            .map_err(Error::Resolve)?;
+        match rx.recv_timeout(budget) {
+            Ok(found) => found.map_err(Error::Resolve),
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+
     fn connect(&self, deadline: Instant) -> Result<Connection, Error> {
-        let addrs: Vec<_> = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(Error::Resolve)?
-            .collect();
+        let addrs = self.resolve(deadline)?;
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
         let mut tcp = None;
+        let mut not_loopback = None;
         for addr in addrs {
+            // A loopback name proves nothing: without TLS, only a loopback address keeps the
+            // secrets on this host.
+            if self.tls.is_none() && !addr.ip().to_canonical().is_loopback() {
+                not_loopback = Some(addr.ip());
+                continue;
+            }
             let remaining = deadline
                 .checked_duration_since(Instant::now())
                 .filter(|d| !d.is_zero())
@@ -465,16 +536,20 @@ impl Client {
                 Err(e) => last = e,
             }
         }
-        let tcp = match tcp {
-            Some(t) => t,
-            None if last.kind() == io::ErrorKind::TimedOut => return Err(Error::Timeout),
-            None => return Err(Error::Connect(last)),
+        let tcp = match (tcp, not_loopback) {
+            (Some(t), _) => t,
+            (None, Some(ip)) if last.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NotLoopback(ip));
+            }
+            (None, _) if last.kind() == io::ErrorKind::TimedOut => return Err(Error::Timeout),
+            (None, _) => return Err(Error::Connect(last)),
         };
         tcp.set_nodelay(true).map_err(Error::Io)?;
-        tcp.set_write_timeout(Some(self.timeout))
-            .map_err(Error::Io)?;
-        tcp.set_read_timeout(Some(self.timeout))
-            .map_err(Error::Io)?;
+        let tcp = Bounded {
+            tcp,
+            deadline,
+            timeout: self.timeout,
+        };
         let Some(config) = &self.tls else {
             return Ok(Connection::Plain(tcp));
         };
@@ -483,7 +558,7 @@ impl Client {
         let conn = ClientConnection::new(Arc::clone(config), name).map_err(Error::Tls)?;
         let mut stream = StreamOwned::new(conn, tcp);
         // Handshake now, so certificate problems surface as TLS errors before any secret
-        // is written.
+        // is written. Every read and write in it ends by the deadline (see `Bounded`).
         while stream.conn.is_handshaking() {
             stream
                 .conn

@@ -70,6 +70,14 @@ pub enum DriverError<E> {
     Store(E),
     /// The session was driven out of order (a bug in the driver).
     Session(SessionError),
+    /// Requests kept failing for longer than [`Driver::give_up_after`] allows, and no code
+    /// shown to the user was still usable.
+    GaveUp {
+        /// How long requests had been failing.
+        failing_for: Duration,
+        /// The last failure.
+        last: ClientError,
+    },
 }
 
 impl<E: fmt::Display> fmt::Display for DriverError<E> {
@@ -81,6 +89,11 @@ impl<E: fmt::Display> fmt::Display for DriverError<E> {
             Self::Stopped(r) => write!(f, "{r}"),
             Self::Store(e) => write!(f, "token store: {e}"),
             Self::Session(e) => write!(f, "session: {e}"),
+            Self::GaveUp { failing_for, last } => write!(
+                f,
+                "gave up after {} s of failed requests with no usable code: {last}",
+                failing_for.as_secs()
+            ),
         }
     }
 }
@@ -95,6 +108,13 @@ pub struct Driver<'c, S> {
     store: S,
     origin: StdInstant,
     buf: Vec<u8>,
+    give_up_after: Option<Duration>,
+    /// When the current run of failed requests began.
+    failing_since: Option<StdInstant>,
+    /// The last failed request's error.
+    last_failure: Option<ClientError>,
+    /// Until when the last code shown to the user can still be entered.
+    code_usable_until: Option<StdInstant>,
 }
 
 fn since(origin: StdInstant) -> Instant {
@@ -119,7 +139,54 @@ impl<'c, S: TokenStore> Driver<'c, S> {
             store,
             origin: StdInstant::now(),
             buf: vec![0; BUFFER_LEN],
+            give_up_after: None,
+            failing_since: None,
+            last_failure: None,
+            code_usable_until: None,
         }
+    }
+
+    /// Bounds the retries: [`token`](Self::token) stops with [`DriverError::GaveUp`] once
+    /// requests have failed for `limit` without an answer in between, unless a code shown
+    /// to the user can still be entered (then it keeps polling until the code expires, and
+    /// gives up if no new code can be had). Without a limit the session retries forever,
+    /// as a device must.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::Endpoint;
+    /// use lwa_std::core::session::{Config, Session};
+    /// use lwa_std::driver::{Driver, DriverError};
+    /// use lwa_std::store::{FileStore, SessionStore};
+    ///
+    /// // Nothing listens on port 9: every request fails.
+    /// let client = Client::new(&Endpoint::parse_origin("http://127.0.0.1:9").unwrap()).unwrap();
+    /// let mut session = Session::new(Config::new("amzn1.application-oa2-client.abc"));
+    /// session.restore_refresh_token("Atzr|r").unwrap();
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = SessionStore {
+    ///     store: FileStore::new(dir.path().join("tokens.json")),
+    ///     client_id: "amzn1.application-oa2-client.abc".into(),
+    ///     unix_origin: 0,
+    /// };
+    /// let mut driver = Driver::new(client, session, store).give_up_after(Duration::ZERO);
+    /// assert!(matches!(driver.token(&mut |_| {}), Err(DriverError::GaveUp { .. })));
+    /// ```
+    #[must_use]
+    pub fn give_up_after(mut self, limit: Duration) -> Self {
+        self.give_up_after = Some(limit);
+        self
+    }
+
+    /// Whether to stop retrying: failing for longer than the limit, no usable code.
+    fn should_give_up(&self) -> Option<Duration> {
+        let limit = self.give_up_after?;
+        let failing_for = self.failing_since?.elapsed();
+        let code_usable = self
+            .code_usable_until
+            .is_some_and(|until| StdInstant::now() < until);
+        (failing_for >= limit && !code_usable).then_some(failing_for)
     }
 
     /// The session's clock: milliseconds since the driver was made.
@@ -136,14 +203,24 @@ impl<'c, S: TokenStore> Driver<'c, S> {
     /// Carries out the session's actions until it hands out a valid access token.
     ///
     /// # Errors
-    /// [`DriverError`] when a person must act or the store fails.
+    /// [`DriverError`] when a person must act, the store fails, or (with
+    /// [`give_up_after`](Self::give_up_after)) requests kept failing.
     pub fn token(
         &mut self,
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<Zeroizing<String>, DriverError<S::Error>> {
         loop {
+            let give_up = self.should_give_up();
             let now = self.now();
-            match self.session.poll(now) {
+            let action = self.session.poll(now);
+            // A valid token is still handed out; only another attempt is given up.
+            if matches!(action, Action::Send(_) | Action::Wait(_))
+                && let Some(failing_for) = give_up
+                && let Some(last) = self.last_failure.take()
+            {
+                return Err(DriverError::GaveUp { failing_for, last });
+            }
+            match action {
                 Action::Ready(token) => return Ok(Zeroizing::new(token.expose().to_owned())),
                 Action::Send(request) => {
                     events(Event::Sending {
@@ -151,10 +228,19 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                     });
                     let result = self.client.execute(&request, &mut self.buf);
                     let arrived = since(self.origin);
-                    let result = result.map_err(|e| {
-                        events(Event::Failed(&e));
-                        e.to_failure()
-                    });
+                    let result = match result {
+                        Ok(outcome) => {
+                            self.failing_since = None;
+                            Ok(outcome)
+                        }
+                        Err(e) => {
+                            events(Event::Failed(&e));
+                            let failure = e.to_failure();
+                            self.failing_since.get_or_insert_with(StdInstant::now);
+                            self.last_failure = Some(e);
+                            Err(failure)
+                        }
+                    };
                     self.session
                         .handle_response(now, arrived, result, random())
                         .map_err(DriverError::Session)?;
@@ -172,11 +258,15 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                     user_code,
                     verification_uri,
                     expires_at,
-                } => events(Event::ShowCode {
-                    user_code,
-                    verification_uri,
-                    expires_in: expires_at.since(now),
-                }),
+                } => {
+                    let expires_in = expires_at.since(now);
+                    self.code_usable_until = StdInstant::now().checked_add(expires_in);
+                    events(Event::ShowCode {
+                        user_code,
+                        verification_uri,
+                        expires_in,
+                    });
+                }
                 Action::Wait(until) => {
                     let remaining = until.since(now);
                     events(Event::Waiting { remaining });

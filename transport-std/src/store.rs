@@ -7,10 +7,22 @@
 //! ```
 //!
 //! `expires_at` is in Unix seconds. Writes go to a temporary file in the same directory
-//! (mode 0600), which is synced, renamed over the store and followed by a sync of the
-//! directory: after a crash at any point the store holds either the old tokens or the new
+//! (created with `O_EXCL`, mode 0600, given the replaced store's owner), which is synced,
+//! renamed over the store and followed by a sync of the directory: after a crash at any point the store holds either the old tokens or the new
 //! ones, byte for byte, never a mix. Every write and every read-modify-write holds an
 //! exclusive lock on a sibling `<name>.lock` file, so concurrent processes take turns.
+//!
+//! Because every write is an atomic rename, reading needs no lock: [`FileStore::load`] never
+//! waits for a writer and needs no write access to the directory, so a valid stored token
+//! can be served while another process is in the middle of a slow refresh. Waiting for the
+//! lock is bounded ([`FileStore::lock_timeout`], default [`DEFAULT_LOCK_TIMEOUT`]).
+//!
+//! Nothing is trusted for its name: the store, its lock and temporary files are opened
+//! without following symbolic links; a store that is not a regular file, or is larger than
+//! [`MAX_STORE_LEN`], is refused unread; temporary files that killed writers left behind
+//! are deleted by the next writer; a store keeps its owner when root rewrites it, and a
+//! store whose owner cannot be kept is not rewritten. Errors name the file and the problem,
+//! never the file's content.
 //!
 //! ```
 //! use lwa_std::store::{FileStore, StoredTokens};
@@ -31,8 +43,9 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use lwa_core::session::{TokenStore, Tokens};
 use serde::{Deserialize, Serialize};
@@ -72,6 +85,19 @@ impl Drop for StoredTokens {
     }
 }
 
+/// How long [`FileStore::lock`] waits for another process to release the lock by default:
+/// longer than a whole exchange at its default bound (60 s), so that a writer in the middle
+/// of one is waited for, but not forever.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// The largest store read: two 2048-byte tokens, a client ID and their JSON take under
+/// 5 KiB. A larger file is refused, not read (a store pointed at a huge or endless file
+/// must not eat the memory).
+pub const MAX_STORE_LEN: u64 = 64 * 1024;
+
+/// How often a waiting [`FileStore::lock`] tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(50);
+
 /// Why the store could not be read or written.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -89,8 +115,26 @@ pub enum StoreError {
     Corrupt {
         /// The file.
         path: PathBuf,
-        /// What the JSON parser said (no token text is included).
+        /// What is wrong and where (line and column); never any of the file's content.
         error: String,
+    },
+    /// The store or its lock file is not a regular file (a symbolic link, a FIFO, a
+    /// device): refused, never read, written or followed.
+    NotAFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The store is larger than [`MAX_STORE_LEN`]: refused, not read.
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Another process held the store's lock for longer than the lock timeout.
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: Duration,
     },
 }
 
@@ -105,6 +149,23 @@ impl fmt::Display for StoreError {
             Self::Corrupt { path, error } => {
                 write!(f, "{} is not a token store: {error}", path.display())
             }
+            Self::NotAFile { path } => write!(
+                f,
+                "{} is not a regular file (a symbolic link, FIFO or device): refused",
+                path.display()
+            ),
+            Self::TooLarge { path } => write!(
+                f,
+                "{} is larger than {MAX_STORE_LEN} bytes, more than any token store: refused",
+                path.display()
+            ),
+            Self::LockTimeout { path, waited } => write!(
+                f,
+                "another process has held {} for more than {} s (a refresh in progress?); \
+                 try again later",
+                path.display(),
+                waited.as_secs()
+            ),
         }
     }
 }
@@ -113,7 +174,10 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Io { error, .. } => Some(error),
-            Self::Corrupt { .. } => None,
+            Self::Corrupt { .. }
+            | Self::NotAFile { .. }
+            | Self::TooLarge { .. }
+            | Self::LockTimeout { .. } => None,
         }
     }
 }
@@ -122,6 +186,7 @@ impl std::error::Error for StoreError {
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
+    lock_timeout: Duration,
 }
 
 /// Exclusive access to a [`FileStore`] until dropped.
@@ -140,7 +205,24 @@ impl FileStore {
     /// ```
     #[must_use]
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// How long [`lock`](Self::lock) waits for another process to release the lock before it
+    /// gives up with [`StoreError::LockTimeout`] (default [`DEFAULT_LOCK_TIMEOUT`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let store = lwa_std::store::FileStore::new("tokens.json").lock_timeout(Duration::from_secs(5));
+    /// # let _ = store;
+    /// ```
+    #[must_use]
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
     }
 
     /// Where the store lives.
@@ -168,30 +250,98 @@ impl FileStore {
         }
     }
 
-    /// Takes the store's exclusive lock (waiting for other processes), creating the
-    /// directory if needed.
+    /// Takes the store's exclusive lock, creating the directory if needed. Waits for other
+    /// processes at most the [lock timeout](Self::lock_timeout).
     ///
     /// # Errors
-    /// [`StoreError::Io`] if the directory or lock file cannot be created or locked.
+    /// [`StoreError::Io`] if the directory or lock file cannot be created or locked,
+    /// [`StoreError::LockTimeout`] if another process held the lock for too long.
     pub fn lock(&self) -> Result<Locked<'_>, StoreError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(self.io("create the directory", dir))?;
         }
         let lock_path = self.lock_path();
-        let file = open_private(&lock_path, false).map_err(self.io("open", &lock_path))?;
-        file.lock().map_err(self.io("lock", &lock_path))?;
+        let file = match open_lock(&lock_path) {
+            Ok(f) => f,
+            Err(e) if is_symlink_refusal(&e) => {
+                return Err(StoreError::NotAFile { path: lock_path });
+            }
+            Err(e) => return Err(self.io("open", &lock_path)(e)),
+        };
+        if !file
+            .metadata()
+            .map_err(self.io("open", &lock_path))?
+            .is_file()
+        {
+            return Err(StoreError::NotAFile { path: lock_path });
+        }
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => return Err(self.io("lock", &lock_path)(e)),
+            }
+            let waited = started.elapsed();
+            if waited >= self.lock_timeout {
+                return Err(StoreError::LockTimeout {
+                    path: lock_path,
+                    waited,
+                });
+            }
+            std::thread::sleep(LOCK_POLL.min(self.lock_timeout - waited));
+        }
+        give_lock_to_dir_owner(
+            &file,
+            self.path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        );
+        self.remove_stale_temps();
         Ok(Locked {
             store: self,
             _lock: file,
         })
     }
 
+    /// Deletes the temporary files that writers killed between writing and renaming left
+    /// behind (they hold tokens). Called under the lock: every writer holds it from creating
+    /// its temporary file to renaming it, so any such file found now is stale.
+    fn remove_stale_temps(&self) {
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let Some(store_name) = self.path.file_name().and_then(|n| n.to_str()) else {
+            return;
+        };
+        // Best effort: a directory that cannot be listed fails the write that follows anyway.
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name
+                .to_str()
+                .is_some_and(|name| is_temp_name(name, store_name))
+            {
+                // remove_file deletes a symbolic link itself, never its target.
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Reads the store: `None` if there is no file yet.
+    ///
+    /// Takes no lock and writes nothing: writers replace the file by an atomic rename, so a
+    /// read sees the old store or the new one, whole. It never waits for a writer.
     ///
     /// # Errors
     /// [`StoreError::Io`] if it cannot be read, [`StoreError::Corrupt`] if it is not a store.
     pub fn load(&self) -> Result<Option<StoredTokens>, StoreError> {
-        self.lock()?.load()
+        read_store(self)
     }
 
     /// Replaces the store's content atomically.
@@ -217,19 +367,7 @@ impl Locked<'_> {
     /// # Errors
     /// As [`FileStore::load`].
     pub fn load(&self) -> Result<Option<StoredTokens>, StoreError> {
-        let path = &self.store.path;
-        let mut text = match fs::read(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.store.io("read", path)(e)),
-        };
-        let parsed = serde_json::from_slice::<StoredTokens>(&text);
-        text.zeroize();
-        parsed.map(Some).map_err(|e| StoreError::Corrupt {
-            path: path.clone(),
-            // serde_json's message names the position and the problem, never the content.
-            error: e.to_string(),
-        })
+        read_store(self.store)
     }
 
     /// Replaces the store atomically under the lock.
@@ -244,7 +382,7 @@ impl Locked<'_> {
             .unwrap_or(Path::new("."));
         let mut text = serde_json::to_vec(tokens).map_err(|e| StoreError::Corrupt {
             path: path.clone(),
-            error: e.to_string(),
+            error: describe_json_error(&e),
         })?;
         text.push(b'\n');
         let file_name = path
@@ -262,8 +400,30 @@ impl Locked<'_> {
             std::process::id(),
             u64::from_le_bytes(random)
         ));
-        let result = write_synced(&tmp, &text)
-            .map_err(self.store.io("write", &tmp))
+        // What is there now: a store that is not a regular file is refused, not replaced.
+        let existing = match fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_file() => Some(meta),
+            Ok(_) => {
+                text.zeroize();
+                return Err(StoreError::NotAFile { path: path.clone() });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => {
+                text.zeroize();
+                return Err(self.store.io("read", path)(e));
+            }
+        };
+        // O_EXCL: the name is new, or this fails; nothing planted there is written through.
+        let file = match create_temp(&tmp) {
+            Ok(file) => file,
+            Err(e) => {
+                text.zeroize();
+                return Err(self.store.io("create", &tmp)(e));
+            }
+        };
+        let result = keep_owner(&file, existing.as_ref(), dir)
+            .map_err(self.store.io("keep the owner of", path))
+            .and_then(|()| write_synced(file, &text).map_err(self.store.io("write", &tmp)))
             .and_then(|()| fs::rename(&tmp, path).map_err(self.store.io("rename onto", path)))
             .and_then(|()| sync_dir(dir).map_err(self.store.io("sync", dir)));
         text.zeroize();
@@ -293,25 +453,180 @@ impl Locked<'_> {
     }
 }
 
-fn open_private(path: &Path, truncate: bool) -> io::Result<File> {
+fn read_store(store: &FileStore) -> Result<Option<StoredTokens>, StoreError> {
+    let path = &store.path;
+    let not_a_file = || StoreError::NotAFile { path: path.clone() };
+    // Without following a link, and without waiting for a writer to open a FIFO.
     let mut options = OpenOptions::new();
-    options
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(truncate);
+    options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = match options.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if is_symlink_refusal(&e) => return Err(not_a_file()),
+        Err(e) => return Err(store.io("read", path)(e)),
+    };
+    let meta = file.metadata().map_err(store.io("read", path))?;
+    if !meta.is_file() {
+        return Err(not_a_file());
+    }
+    if meta.len() > MAX_STORE_LEN {
+        return Err(StoreError::TooLarge { path: path.clone() });
+    }
+    let mut text = Vec::new();
+    // The length can change under us: never read more than the limit, whatever it says now.
+    let read = file
+        .take(MAX_STORE_LEN + 1)
+        .read_to_end(&mut text)
+        .map_err(store.io("read", path));
+    if let Err(e) = read {
+        text.zeroize();
+        return Err(e);
+    }
+    if u64::try_from(text.len()).map_or(true, |n| n > MAX_STORE_LEN) {
+        text.zeroize();
+        return Err(StoreError::TooLarge { path: path.clone() });
+    }
+    let parsed = serde_json::from_slice::<StoredTokens>(&text);
+    text.zeroize();
+    parsed.map(Some).map_err(|e| StoreError::Corrupt {
+        path: path.clone(),
+        error: describe_json_error(&e),
+    })
+}
+
+/// What is wrong with the store's JSON, by kind and position only: serde_json's own
+/// message quotes the offending value (`invalid type: string "Atzr|..."`), which may be a
+/// token.
+fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax => "not valid JSON",
+        Category::Eof => "the JSON ends early",
+        Category::Data => "a member is missing or has the wrong type",
+        Category::Io => "unreadable",
+    };
+    format!("{what} at line {}, column {}", e.line(), e.column())
+}
+
+/// Whether opening failed because the last component is a symbolic link (`O_NOFOLLOW`).
+fn is_symlink_refusal(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
+/// Opens (creating it, mode 0600) the lock file, never through a symbolic link: someone
+/// who can write to the directory must not make lwa create or lock a file elsewhere.
+fn open_lock(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
     options.open(path)
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = open_private(path, true)?;
+/// Gives the new store the owner of the one it replaces, or, for a first store, of its
+/// directory, with mode 0600: root refreshing a user's store must not take it over (the
+/// user could no longer read it). Fails, so that the store is left as it was, when the
+/// existing store's owner cannot be kept (a user rewriting another user's store).
+#[cfg(unix)]
+fn keep_owner(file: &File, existing: Option<&fs::Metadata>, dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    let ours = file.metadata()?;
+    match existing {
+        Some(old) if old.uid() != ours.uid() => {
+            std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid()))
+        }
+        Some(old) if old.gid() != ours.gid() => {
+            // Keeping the group is best effort: a user who left the store's group keeps
+            // their store, in their own group.
+            let _ = std::os::unix::fs::fchown(file, None, Some(old.gid()));
+            Ok(())
+        }
+        Some(_) => Ok(()),
+        None => {
+            // A first store in someone else's directory: theirs if we may (root), else ours.
+            if let Ok(parent) = fs::metadata(dir)
+                && parent.uid() != ours.uid()
+            {
+                let _ = std::os::unix::fs::fchown(file, Some(parent.uid()), Some(parent.gid()));
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &File, _existing: Option<&fs::Metadata>, _dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Gives a lock file that root created in someone else's directory to the directory's
+/// owner, who could not open it otherwise. Best effort: only root may, and only root needs
+/// to.
+#[cfg(unix)]
+fn give_lock_to_dir_owner(lock: &File, dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(ours), Ok(parent)) = (lock.metadata(), fs::metadata(dir))
+        && ours.uid() == 0
+        && parent.uid() != 0
+    {
+        let _ = std::os::unix::fs::fchown(lock, Some(parent.uid()), Some(parent.gid()));
+    }
+}
+
+#[cfg(not(unix))]
+fn give_lock_to_dir_owner(_lock: &File, _dir: &Path) {}
+
+/// Creates a temporary file that did not exist (`O_CREAT | O_EXCL`), mode 0600.
+fn create_temp(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_EXCL already refuses an existing link; O_NOFOLLOW says so for every reader.
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
+fn write_synced(mut file: File, bytes: &[u8]) -> io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// Whether `name` is one of the store's temporary files: `.<store name>.<pid>.<hex>.tmp`.
+fn is_temp_name(name: &str, store_name: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|rest| rest.strip_prefix(store_name))
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .is_some_and(|middle| {
+            middle.split_once('.').is_some_and(|(pid, random)| {
+                !pid.is_empty()
+                    && pid.bytes().all(|b| b.is_ascii_digit())
+                    && random.len() == 16
+                    && random.bytes().all(|b| b.is_ascii_hexdigit())
+            })
+        })
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -407,16 +722,13 @@ mod tests {
         let store = FileStore::new(dir.path().join("tokens.json"));
         store.save(&tokens(1)).unwrap();
         let before = fs::read(store.path()).unwrap();
-        // A directory where the temporary file's rename target is makes rename fail.
+        // A directory where a store should be is refused before anything is written.
         let blocked = FileStore::new(dir.path().join("blocked"));
         fs::create_dir(dir.path().join("blocked")).unwrap();
         fs::write(dir.path().join("blocked/x"), b"x").unwrap();
         assert!(matches!(
             blocked.save(&tokens(2)),
-            Err(StoreError::Io {
-                action: "rename onto",
-                ..
-            })
+            Err(StoreError::NotAFile { .. })
         ));
         assert_eq!(fs::read(store.path()).unwrap(), before);
         let leftovers = fs::read_dir(dir.path())
@@ -448,6 +760,30 @@ mod tests {
         store.remove().unwrap();
         store.remove().unwrap();
         assert_eq!(store.load().unwrap(), None);
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_exactly() {
+        let yes = [
+            ".tokens.json.42.0123456789abcdef.tmp",
+            ".tokens.json.1.ABCDEF0123456789.tmp",
+        ];
+        for name in yes {
+            assert!(is_temp_name(name, "tokens.json"), "{name}");
+        }
+        let no = [
+            "tokens.json",
+            "tokens.json.lock",
+            ".tokens.json.42.0123456789abcdef.tmp.keep",
+            ".tokens.json.x42.0123456789abcdef.tmp",
+            ".tokens.json.42.0123456789abcde.tmp",
+            ".tokens.json..0123456789abcdef.tmp",
+            ".other.json.42.0123456789abcdef.tmp",
+            ".tokens.jsonx.42.0123456789abcdef.tmp",
+        ];
+        for name in no {
+            assert!(!is_temp_name(name, "tokens.json"), "{name}");
+        }
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! `lwa`: get and keep Login-with-Amazon tokens from the command line.
 //!
 //! Exit codes: 0 success; 1 LWA answered with an OAuth error; 2 usage or configuration
-//! error; 3 network, TLS, timeout or protocol failure. Every failure leaves the token store
-//! as it was. Without `--json`, tokens and secrets never appear in the output; `lwa token`
-//! prints the access token alone, which is its job.
+//! error (a refused store included); 3 network, TLS, timeout or protocol failure, a store
+//! lock held too long by another lwa, or a closed or full stdout (reported after the store
+//! was saved). Every other failure leaves the token store as it was. Without `--json`,
+//! tokens and secrets never appear in the output; `lwa token` prints the access token
+//! alone, which is its job. Whatever a server said is printed with its control characters
+//! escaped; usage errors do not repeat what was typed.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -20,6 +23,75 @@ use lwa_std::core::secret::Secret;
 use lwa_std::core::session::{Config, Linking, Session};
 use lwa_std::driver::{Driver, DriverError, Event};
 use lwa_std::store::{FileStore, SessionStore, StoreError, StoredTokens};
+
+/// Writes a line to stdout. A closed or full stdout is a failure (exit 3) reported through
+/// the caller's `?`, never a panic; every caller saves the store before it prints.
+macro_rules! outln {
+    () => {
+        emit(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        emit(format_args!($($arg)*))
+    };
+}
+
+/// Writes a line to stderr, ignoring a closed stderr (there is nobody to tell).
+macro_rules! errln {
+    () => {
+        note(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        note(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes to stderr without a line end, ignoring a closed stderr.
+macro_rules! errp {
+    ($($arg:tt)*) => {
+        note(format_args!($($arg)*))
+    };
+}
+
+fn emit(line: std::fmt::Arguments<'_>) -> Result<(), Fail> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(line)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .map_err(|e| Fail::Network(format!("cannot write to stdout: {e}")))
+}
+
+fn note(text: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    // A closed or full stderr: the exit code still tells.
+    let _ = err.write_fmt(text).and_then(|()| err.flush());
+}
+
+/// Whether device-login's countdown line is on the terminal without its line end.
+static COUNTDOWN_OPEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// On Ctrl-C (SIGINT), SIGTERM or SIGHUP: ends an open countdown line, so that the shell's
+/// prompt starts on a line of its own, then dies of the signal as if it were not handled.
+fn end_countdown_on_interrupt() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            // Without the handler Ctrl-C still stops lwa; only the line stays open.
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                // Held until the process ends: no countdown is written after the line end.
+                let mut err = std::io::stderr().lock();
+                if COUNTDOWN_OPEN.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    let _ = err.write_all(b"\n").and_then(|()| err.flush());
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        });
+    }
+}
 
 /// Refresh when the stored access token expires within this margin.
 const MARGIN: Duration = Duration::from_secs(10 * 60);
@@ -52,13 +124,24 @@ struct Global {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
+    /// Bound in seconds on a whole exchange: connecting, the TLS handshake, writing the
+    /// request and reading the answer all end by it.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    exchange_timeout: u64,
+    /// How long to wait, in seconds, for another lwa that is updating the store; a valid
+    /// stored token is served without waiting.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 75,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    lock_timeout: u64,
     /// Token store [default: $LWA_STORE, else <config dir>/lwa/tokens.json].
     #[arg(long, global = true, value_name = "PATH", env = "LWA_STORE")]
     store: Option<PathBuf>,
     /// Client ID [default: $LWA_CLIENT_ID, else the store's].
     #[arg(long, global = true, value_name = "ID", env = "LWA_CLIENT_ID")]
     client_id: Option<String>,
-    /// Client secret, for clients that have one [default: $LWA_CLIENT_SECRET].
+    /// Client secret, for clients that have one [default: $LWA_CLIENT_SECRET]; `-` reads it
+    /// from stdin.
     #[arg(
         long,
         global = true,
@@ -83,20 +166,23 @@ enum RegionArg {
 enum Command {
     /// Trade an authorization code for tokens and save them.
     Exchange {
-        /// The authorization code.
-        #[arg(long)]
+        /// The authorization code; `-` reads it from stdin (arguments are visible to every
+        /// user through `ps`; stdin and the environment are not).
+        #[arg(long, env = "LWA_CODE", hide_env_values = true)]
         code: String,
         /// The redirect URI of the authorization request.
         #[arg(long)]
         redirect_uri: String,
-        /// PKCE code verifier (public clients without a secret).
-        #[arg(long)]
+        /// PKCE code verifier (public clients without a secret); `-` reads it from stdin.
+        #[arg(long, env = "LWA_CODE_VERIFIER", hide_env_values = true)]
         code_verifier: Option<String>,
     },
     /// Refresh the access token and save the tokens.
     Refresh {
-        /// Refresh token to use instead of the stored one.
-        #[arg(long)]
+        /// Refresh token to use instead of the stored one; `-` reads it from stdin
+        /// (arguments are visible to every user through `ps`; stdin and the environment
+        /// are not).
+        #[arg(long, env = "LWA_REFRESH_TOKEN", hide_env_values = true)]
         refresh_token: Option<String>,
     },
     /// Print a valid access token, refreshing first only if it expires within 10 minutes.
@@ -112,6 +198,11 @@ enum Command {
         /// Scope (code-based linking for AVS uses alexa:all).
         #[arg(long, default_value = "alexa:all")]
         scope: String,
+        /// How long failing requests are retried, in seconds, while no code shown can still
+        /// be entered (before the first code, after the last one expired); then exit 3.
+        #[arg(long, value_name = "SECONDS", default_value_t = 120,
+              value_parser = clap::value_parser!(u64).range(0..=86400))]
+        retry_for: u64,
     },
     /// Print a new PKCE code_verifier and its S256 code_challenge.
     Pkce,
@@ -207,19 +298,140 @@ impl From<ClientError> for Fail {
 
 impl From<StoreError> for Fail {
     fn from(e: StoreError) -> Self {
-        Self::Config(format!("token store: {e}"))
+        match e {
+            // Another lwa is busy with the store: a timeout, worth trying again.
+            StoreError::LockTimeout { .. } => Self::Network(format!("token store: {e}")),
+            _ => Self::Config(format!("token store: {e}")),
+        }
     }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
+    if let Err(fail) = secret_from_stdin(&mut cli) {
+        errln!("lwa: {}", escaped(fail.message()));
+        return ExitCode::from(fail.code());
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(fail) => {
-            eprintln!("lwa: {}", fail.message());
+            errln!("lwa: {}", escaped(fail.message()));
             ExitCode::from(fail.code())
         }
     }
+}
+
+/// Reports a command line clap refused, without echoing what was typed: a token pasted
+/// where no argument belongs must not be printed back. Flag names, valid values and the
+/// usage line are ours and are shown.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    // These carry only our own flag and subcommand names: clap's text is shown as it is.
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            | ErrorKind::MissingRequiredArgument
+            | ErrorKind::MissingSubcommand
+            | ErrorKind::ArgumentConflict
+    ) {
+        let _ = e.print();
+        return if e.use_stderr() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+    let mut message = format!("error: {}", e.kind());
+    // The flag concerned, when it is one: cut at '=' so that a value glued to it stays out.
+    let flag = |arg: &String| -> Option<String> {
+        arg.split('=')
+            .next()
+            .filter(|a| {
+                a.starts_with('-')
+                    && a.len() <= 48
+                    && a.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+            })
+            .map(str::to_owned)
+    };
+    let flags: Vec<String> = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => flag(arg).into_iter().collect(),
+        Some(ContextValue::Strings(args)) => args.iter().filter_map(flag).collect(),
+        _ => Vec::new(),
+    };
+    if !flags.is_empty() {
+        message.push_str(&format!(": {}", flags.join(", ")));
+    }
+    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue) {
+        message.push_str(&format!(" (possible values: {})", values.join(", ")));
+    }
+    if let Some(ContextValue::String(suggested)) = e.get(ContextKind::SuggestedArg) {
+        message.push_str(&format!(" (a similar argument exists: {suggested})"));
+    }
+    if let Some(ContextValue::Strings(suggested)) = e.get(ContextKind::SuggestedSubcommand) {
+        message.push_str(&format!(" (did you mean {}?)", suggested.join(" or ")));
+    }
+    errln!("{}", escaped(&message));
+    if let Some(ContextValue::StyledStr(usage)) = e.get(ContextKind::Usage) {
+        errln!("\n{usage}");
+    }
+    errln!("\nFor more information, try '--help'.");
+    ExitCode::from(2)
+}
+
+/// The most text read from stdin for a secret given as `-`.
+const MAX_STDIN_SECRET: u64 = 16 * 1024;
+
+/// Replaces the one secret given as `-` (`--refresh-token`, `--code`, `--code-verifier`,
+/// `--client-secret`) with the first line of stdin, so that it never appears in the
+/// process's arguments, which every user can read (`ps`).
+fn secret_from_stdin(cli: &mut Cli) -> Result<(), Fail> {
+    use std::io::Read as _;
+    let mut slots: Vec<(&str, &mut String)> = Vec::new();
+    if let Some(secret) = cli.global.client_secret.as_mut() {
+        slots.push(("--client-secret", secret));
+    }
+    match &mut cli.command {
+        Command::Exchange {
+            code,
+            code_verifier,
+            ..
+        } => {
+            slots.push(("--code", code));
+            if let Some(verifier) = code_verifier.as_mut() {
+                slots.push(("--code-verifier", verifier));
+            }
+        }
+        Command::Refresh {
+            refresh_token: Some(token),
+        } => slots.push(("--refresh-token", token)),
+        _ => {}
+    }
+    let mut dashes = slots.into_iter().filter(|(_, value)| value.as_str() == "-");
+    let Some((flag, slot)) = dashes.next() else {
+        return Ok(());
+    };
+    if let Some((other, _)) = dashes.next() {
+        return Err(Fail::Config(format!(
+            "{flag} and {other} are both '-': only one secret can come from stdin"
+        )));
+    }
+    let mut text = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .take(MAX_STDIN_SECRET)
+        .read_to_string(&mut text)
+        .map_err(|e| Fail::Config(format!("{flag} -: cannot read stdin: {e}")))?;
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Err(Fail::Config(format!("{flag} -: stdin holds no value")));
+    }
+    slot.clear();
+    slot.push_str(line);
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), Fail> {
@@ -245,13 +457,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
             product_id,
             serial,
             scope,
+            retry_for,
         } => {
             if scope != "alexa:all" {
                 return Err(Fail::Config(format!(
                     "--scope {scope}: code-based linking for AVS takes alexa:all"
                 )));
             }
-            device_login(&Ctx::new(g, None)?, product_id, serial)
+            device_login(
+                &Ctx::new(g, None)?,
+                product_id,
+                serial,
+                Duration::from_secs(*retry_for),
+            )
         }
     }
 }
@@ -280,6 +498,7 @@ impl Ctx {
         };
         let mut builder = Client::builder(&endpoint)
             .timeout(Duration::from_secs(g.timeout))
+            .exchange_timeout(Duration::from_secs(g.exchange_timeout))
             .user_agent(concat!("lwa/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &g.ca_file {
             builder = builder.add_ca_file(path)?;
@@ -293,7 +512,7 @@ impl Ctx {
         };
         Ok(Self {
             client: builder.build()?,
-            store: FileStore::new(store),
+            store: FileStore::new(store).lock_timeout(Duration::from_secs(g.lock_timeout)),
             client_id: g.client_id.clone().filter(|s| !s.is_empty()),
             client_secret: g.client_secret.clone().filter(|s| !s.is_empty()),
             json: g.json,
@@ -315,10 +534,11 @@ impl Ctx {
             })
     }
 
-    fn say(&self, text: &str) {
+    fn say(&self, text: &str) -> Result<(), Fail> {
         if self.verbose {
-            println!("{text}");
+            outln!("{text}")?;
         }
+        Ok(())
     }
 }
 
@@ -339,6 +559,35 @@ fn default_store() -> Result<PathBuf, Fail> {
         .ok_or_else(|| {
             Fail::Config("no store path: pass --store or set LWA_STORE (HOME is not set)".into())
         })
+}
+
+/// Text for the terminal: every control character (C0, DEL, C1) and every bidirectional
+/// formatting character is written as a Rust escape (`\u{1b}`, `\r`), so that text a server
+/// sent (an `error_description`, a user code, a verification URI) cannot move the cursor,
+/// clear the screen, set the window title or start a forged line.
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A token as it may be printed: tokens are visible ASCII (RFC 6750's b64token), so one
+/// holding anything else is refused rather than written to a terminal or a script.
+fn printable(token: &str) -> Result<&str, Fail> {
+    if token.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(token)
+    } else {
+        Err(Fail::Network(
+            "the access token holds characters no token has: refused".into(),
+        ))
+    }
 }
 
 fn unix_now() -> u64 {
@@ -364,6 +613,7 @@ fn execute(
     let mut buf = vec![0u8; BUFFER_LEN];
     match ctx.client.execute(request, &mut buf)? {
         Outcome::Token(t) => {
+            printable(t.access_token.expose())?;
             let refresh = t
                 .refresh_token
                 .map(|r| r.expose().to_owned())
@@ -389,7 +639,7 @@ fn execute(
     }
 }
 
-fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) {
+fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) -> Result<(), Fail> {
     if ctx.json {
         let json = serde_json::json!({
             "access_token": fresh.stored.access_token,
@@ -398,14 +648,15 @@ fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) {
             "expires_in": fresh.expires_in,
             "expires_at": fresh.stored.expires_at,
         });
-        println!("{json}");
+        outln!("{json}")?;
     } else if !ctx.verbose {
-        println!(
+        outln!(
             "{what}: access token valid for {} s; tokens saved to {}",
             fresh.expires_in,
             ctx.store.path().display()
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -> Result<(), Fail> {
@@ -431,7 +682,7 @@ fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -
     };
     let fresh = execute(ctx, &request, &client_id, None)?;
     lock.save(&fresh.stored)?;
-    print_fresh(ctx, &fresh, "signed in");
+    print_fresh(ctx, &fresh, "signed in")?;
     Ok(())
 }
 
@@ -441,7 +692,7 @@ fn refresh(ctx: &Ctx, refresh_token: Option<&str>) -> Result<(), Fail> {
     let client_id = ctx.client_id(stored.as_ref())?;
     let fresh = refresh_with(ctx, stored.as_ref(), refresh_token, &client_id)?;
     lock.save(&fresh.stored)?;
-    print_fresh(ctx, &fresh, "refreshed");
+    print_fresh(ctx, &fresh, "refreshed")?;
     Ok(())
 }
 
@@ -469,33 +720,51 @@ fn refresh_with(
 }
 
 fn token(ctx: &Ctx) -> Result<(), Fail> {
-    let lock = ctx.store.lock()?;
-    let stored = lock.load()?.ok_or_else(|| {
+    let not_signed_in = || {
         Fail::Config(format!(
             "not signed in: {} does not exist (run `lwa device-login` or `lwa exchange`)",
             ctx.store.path().display()
         ))
-    })?;
-    let good = !stored.access_token.is_empty()
-        && stored.expires_at > unix_now().saturating_add(MARGIN.as_secs());
-    if good {
-        ctx.say("  the stored access token is valid for more than 10 minutes: no request sent");
+    };
+    let good = |stored: &StoredTokens| {
+        !stored.access_token.is_empty()
+            && stored.expires_at > unix_now().saturating_add(MARGIN.as_secs())
+    };
+    let serve = |stored: &StoredTokens| {
+        ctx.say("  the stored access token is valid for more than 10 minutes: no request sent")?;
         if !ctx.verbose {
-            println!("{}", stored.access_token);
+            outln!("{}", printable(&stored.access_token)?)?;
         }
-        return Ok(());
+        Ok(())
+    };
+    // A valid token is served without the lock: writers rename whole files into place, so
+    // this never waits for another lwa in the middle of a slow refresh.
+    let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
+    if good(&stored) {
+        return serve(&stored);
     }
-    ctx.say("  the stored access token expires within 10 minutes: refreshing first");
+    // Refresh under the lock; another lwa may have refreshed while this one waited for it.
+    let lock = ctx.store.lock()?;
+    let stored = lock.load()?.ok_or_else(not_signed_in)?;
+    if good(&stored) {
+        return serve(&stored);
+    }
+    ctx.say("  the stored access token expires within 10 minutes: refreshing first")?;
     let client_id = ctx.client_id(Some(&stored))?;
     let fresh = refresh_with(ctx, Some(&stored), None, &client_id)?;
     lock.save(&fresh.stored)?;
     if !ctx.verbose {
-        println!("{}", fresh.stored.access_token);
+        outln!("{}", printable(&fresh.stored.access_token)?)?;
     }
     Ok(())
 }
 
-fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
+fn device_login(
+    ctx: &Ctx,
+    product_id: &str,
+    serial: &str,
+    retry_for: Duration,
+) -> Result<(), Fail> {
     let client_id = match &ctx.client_id {
         Some(id) => id.clone(),
         None => ctx.client_id(ctx.store.load()?.as_ref())?,
@@ -514,8 +783,12 @@ fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
         client_id: client_id.clone(),
         unix_origin: unix_now(),
     };
-    let mut driver = Driver::new(ctx.client.clone(), Session::new(config), store);
+    let mut driver =
+        Driver::new(ctx.client.clone(), Session::new(config), store).give_up_after(retry_for);
     let interactive = std::io::stderr().is_terminal();
+    if interactive {
+        end_countdown_on_interrupt();
+    }
     let mut code_deadline: Option<std::time::Instant> = None;
     let mut last_failure: Option<String> = None;
     let result = driver.token(&mut |event| match event {
@@ -525,35 +798,38 @@ fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
             expires_in,
         } => {
             code_deadline = Some(std::time::Instant::now() + expires_in);
-            eprintln!();
-            eprintln!("  To sign in, open {verification_uri}");
-            eprintln!("  and enter the code:  {user_code}");
+            COUNTDOWN_OPEN.store(false, std::sync::atomic::Ordering::SeqCst);
+            errln!();
+            errln!("  To sign in, open {}", escaped(verification_uri));
+            errln!("  and enter the code:  {}", escaped(user_code));
             if let Some(qr) = qr_code(verification_uri) {
-                eprintln!("{qr}");
+                errln!("{qr}");
             }
         }
         Event::Waiting { .. } => {
             if interactive && let Some(deadline) = code_deadline {
                 let left = deadline.saturating_duration_since(std::time::Instant::now());
-                eprint!(
+                COUNTDOWN_OPEN.store(true, std::sync::atomic::Ordering::SeqCst);
+                errp!(
                     "\r  waiting for you to enter the code ({}:{:02} left)  ",
                     left.as_secs() / 60,
                     left.as_secs() % 60
                 );
-                let _ = std::io::stderr().flush();
             }
         }
         Event::Failed(e) => {
             let text = e.to_string();
             if last_failure.as_deref() != Some(&text) {
-                eprintln!("\n  request failed, retrying: {text}");
+                COUNTDOWN_OPEN.store(false, std::sync::atomic::Ordering::SeqCst);
+                errln!("\n  request failed, retrying: {}", escaped(&text));
                 last_failure = Some(text);
             }
         }
         _ => {}
     });
     if interactive && code_deadline.is_some() {
-        eprintln!();
+        COUNTDOWN_OPEN.store(false, std::sync::atomic::Ordering::SeqCst);
+        errln!();
     }
     match result {
         Ok(access) => {
@@ -576,11 +852,12 @@ fn device_login(ctx: &Ctx, product_id: &str, serial: &str) -> Result<(), Fail> {
                 },
                 expires_in,
             };
-            print_fresh(ctx, &fresh, "signed in");
+            print_fresh(ctx, &fresh, "signed in")?;
             Ok(())
         }
         Err(DriverError::Stopped(reason)) => Err(Fail::OAuth(reason.to_string())),
         Err(DriverError::Store(e)) => Err(Fail::from(e)),
+        Err(e @ DriverError::GaveUp { .. }) => Err(Fail::Network(e.to_string())),
         Err(e) => Err(Fail::Config(e.to_string())),
     }
 }
@@ -604,18 +881,18 @@ fn pkce(g: &Global) -> Result<(), Fail> {
     let verifier = CodeVerifier::from_random(&random).map_err(|e| Fail::Config(e.to_string()))?;
     let challenge = verifier.challenge();
     if g.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "code_verifier": verifier.as_secret().expose(),
                 "code_challenge": challenge.as_str(),
                 "code_challenge_method": CHALLENGE_METHOD,
             })
-        );
+        )?;
     } else {
-        println!("code_verifier: {}", verifier.as_secret().expose());
-        println!("code_challenge: {}", challenge.as_str());
-        println!("code_challenge_method: {CHALLENGE_METHOD}");
+        outln!("code_verifier: {}", verifier.as_secret().expose())?;
+        outln!("code_challenge: {}", challenge.as_str())?;
+        outln!("code_challenge_method: {CHALLENGE_METHOD}")?;
     }
     Ok(())
 }
@@ -642,24 +919,24 @@ fn mock_server(args: &MockArgs) -> Result<(), Fail> {
     let port = args.port;
     let server = MockServer::start(config.clone(), args.tls, port)
         .map_err(|e| Fail::Config(format!("cannot start the look-alike on port {port}: {e}")))?;
-    println!("LWA look-alike at {}", server.origin());
-    println!("client ID: {}", config.client_id);
+    outln!("LWA look-alike at {}", server.origin())?;
+    outln!("client ID: {}", config.client_id)?;
     if let Some(pem) = server.ca_pem() {
         let path = args.ca_out.clone().unwrap_or_else(|| {
             std::env::temp_dir().join(format!("lwa-mock-ca-{}.pem", server.port()))
         });
         std::fs::write(&path, pem)
             .map_err(|e| Fail::Config(format!("cannot write {}: {e}", path.display())))?;
-        println!(
+        outln!(
             "CA certificate: {} (pass it with --ca-file)",
             path.display()
-        );
+        )?;
     }
-    println!(
+    outln!(
         "approve a device code: curl '{}/mock/approve?user_code=CODE'",
         server.origin()
-    );
-    println!("stop with Ctrl-C");
+    )?;
+    outln!("stop with Ctrl-C")?;
     let _ = std::io::stdout().flush();
     loop {
         std::thread::park();
@@ -696,38 +973,38 @@ fn demo(g: &Global) -> Result<(), Fail> {
     };
     let mut ctx = Ctx::new(&demo_global, server.ca_pem())?;
     ctx.verbose = true;
-    println!(
+    outln!(
         "lwa demo: everything below talks to a local LWA look-alike; no Amazon account is used."
-    );
-    println!();
-    println!("1. Started the look-alike at {}", server.origin());
-    println!(
+    )?;
+    outln!()?;
+    outln!("1. Started the look-alike at {}", server.origin())?;
+    outln!(
         "   over HTTPS, with a certificate from a CA made for this run. The client trusts that CA"
-    );
-    println!("   in addition to the public roots; certificate and host-name checks stay on.");
-    println!("   Tokens go to {}", store_path.display());
-    println!();
-    println!("2. device-login: the device asks for a code pair, shows the code, and polls until");
-    println!("   the user has entered it (the look-alike approves at once).");
-    device_login(&ctx, "demo_device", "DEMO0001")?;
+    )?;
+    outln!("   in addition to the public roots; certificate and host-name checks stay on.")?;
+    outln!("   Tokens go to {}", store_path.display())?;
+    outln!()?;
+    outln!("2. device-login: the device asks for a code pair, shows the code, and polls until")?;
+    outln!("   the user has entered it (the look-alike approves at once).")?;
+    device_login(&ctx, "demo_device", "DEMO0001", Duration::from_secs(60))?;
     let stored = ctx
         .store
         .load()?
         .ok_or_else(|| Fail::Config("the store is empty after sign-in".into()))?;
-    println!(
+    outln!(
         "   signed in: a {}-character access token valid until {} (Unix time) and a refresh token, saved (mode 0600).",
         stored.access_token.len(),
         stored.expires_at
-    );
-    println!();
-    println!("3. refresh: trade the stored refresh token for a new access token.");
+    )?;
+    outln!()?;
+    outln!("3. refresh: trade the stored refresh token for a new access token.")?;
     let before = server.requests();
     refresh(&ctx, None)?;
     let after = ctx
         .store
         .load()?
         .ok_or_else(|| Fail::Config("store vanished".into()))?;
-    println!(
+    outln!(
         "   one request ({} -> {}); new access token {}, saved.",
         before,
         server.requests(),
@@ -736,36 +1013,36 @@ fn demo(g: &Global) -> Result<(), Fail> {
         } else {
             "received"
         }
-    );
-    println!();
-    println!("4. token: print a valid access token (the demo keeps it off the screen).");
+    )?;
+    outln!()?;
+    outln!("4. token: print a valid access token (the demo keeps it off the screen).")?;
     let before = server.requests();
     token(&ctx)?;
-    println!(
+    outln!(
         "   requests before and after: {before} and {}: the stored token was good.",
         server.requests()
-    );
-    println!();
-    println!("5. The user removes the device: the look-alike revokes the refresh token.");
+    )?;
+    outln!()?;
+    outln!("5. The user removes the device: the look-alike revokes the refresh token.")?;
     server.revoke_all();
     let saved = std::fs::read(&store_path).unwrap_or_default();
     match refresh(&ctx, None) {
-        Err(Fail::OAuth(message)) => println!("   refresh answered: {message}"),
-        other => println!("   unexpected: {other:?}"),
+        Err(Fail::OAuth(message)) => outln!("   refresh answered: {}", escaped(&message))?,
+        other => outln!("   unexpected: {other:?}")?,
     }
     let unchanged = std::fs::read(&store_path).unwrap_or_default() == saved;
-    println!(
+    outln!(
         "   the store is {} (a device would now sign in again).",
         if unchanged {
             "unchanged, byte for byte"
         } else {
             "CHANGED"
         }
-    );
-    println!();
+    )?;
+    outln!()?;
     let _ = std::fs::remove_dir_all(&dir);
     server.shutdown();
-    println!("Done. Against Amazon, drop --endpoint and pass your own --client-id.");
+    outln!("Done. Against Amazon, drop --endpoint and pass your own --client-id.")?;
     Ok(())
 }
 
