@@ -86,7 +86,9 @@ fn SysTick() {
     TICKS.fetch_add(1, Ordering::Relaxed);
 }
 
-pub use crate::measure::{INSNS_PER_COUNT, busy_counts, pause_busy, resume_busy, start_busy_counter};
+pub use crate::measure::{
+    INSNS_PER_COUNT, busy_counts, pause_busy, resume_busy, start_busy_counter,
+};
 
 /// Whether a byte is waiting in UART0, without taking it.
 #[must_use]

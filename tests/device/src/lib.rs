@@ -19,14 +19,13 @@ use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_semihosting::hprintln;
-use lwa_embedded::core::request::MAX_TOKEN_LEN;
 use lwa_embedded::core::session::{Instant, Session};
 use lwa_embedded::{DriveError, EXCHANGE_BUFFER_LEN, Next};
 use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::net::{Connector, READ_RECORD_LEN, WRITE_RECORD_LEN};
-use crate::store::{Never, RamStore};
 use crate::wire::Wire;
+use lwa_embedded::flash::{AsyncFlashStore, FlashError, FlashStore, PowerCut, RamFlash};
 
 /// Reports where a panic happened and exits QEMU with a failure. The message is not
 /// formatted: formatting panic messages links 4 KiB of `core::fmt` (char escapes, Unicode
@@ -50,14 +49,13 @@ static EXCHANGE: ConstStaticCell<[u8; EXCHANGE_BUFFER_LEN]> =
     ConstStaticCell::new([0; EXCHANGE_BUFFER_LEN]);
 static CA: ConstStaticCell<[u8; 1024]> = ConstStaticCell::new([0; 1024]);
 static SESSION: StaticCell<Session<'static>> = StaticCell::new();
-static RECORD: ConstStaticCell<[u8; MAX_TOKEN_LEN]> = ConstStaticCell::new([0; MAX_TOKEN_LEN]);
 
 /// What every firmware of this crate starts with.
 pub struct Parts {
     /// Opens connections.
     pub connector: Connector,
-    /// Keeps the refresh token.
-    pub store: RamStore,
+    /// The token store's flash partition and work buffer.
+    pub flash: (RamFlash<'static, { store::PAGE }>, &'static mut [u8]),
     /// The session (in a static: 4.9 KiB).
     pub session: &'static mut Session<'static>,
     /// The exchange buffer.
@@ -120,7 +118,7 @@ pub async fn boot(syst: cortex_m::peripheral::SYST) -> Option<Parts> {
     let connector = boot_connector(syst).await?;
     Some(Parts {
         connector,
-        store: RamStore::new(RECORD.take()),
+        flash: store::partition(),
         session: SESSION.init_with(|| Session::new(scenario::CONFIG)),
         buf: EXCHANGE.take(),
     })
@@ -139,9 +137,13 @@ pub fn boot_blocking() -> (
     let Some(parts) = wire::block_on(boot(p.SYST)) else {
         panic!("the harness did not hand over the root CA and the time");
     };
+    let (flash, buffer) = parts.flash;
+    let Ok(store) = FlashStore::new(flash, PARTITION, buffer, scenario::CLIENT_ID) else {
+        panic!("the token store's partition does not suit it");
+    };
     let driver = lwa_embedded::blocking::Driver {
         connector: parts.connector,
-        store: parts.store,
+        store,
         clock: clock as fn() -> Instant,
         random: jitter as fn() -> u32,
     };
@@ -160,9 +162,13 @@ pub async fn boot_async() -> (
     let Some(parts) = boot(p.SYST).await else {
         panic!("the harness did not hand over the root CA and the time");
     };
+    let (flash, buffer) = parts.flash;
+    let Ok(store) = AsyncFlashStore::new(flash, PARTITION, buffer, scenario::CLIENT_ID) else {
+        panic!("the token store's partition does not suit it");
+    };
     let driver = lwa_embedded::asynch::Driver {
         connector: parts.connector,
-        store: parts.store,
+        store,
         clock: clock as fn() -> Instant,
         random: jitter as fn() -> u32,
     };
@@ -200,12 +206,22 @@ pub fn finish(driver: &str, ok: bool, connector: &Connector) -> ! {
     measure::exit(ok)
 }
 
+/// The token store's range of the partition: all of it.
+const PARTITION: core::ops::Range<u32> = 0..store::PARTITION_LEN as u32;
+
+/// The flash store of the blocking driver.
+pub type BlockingStore = FlashStore<'static, RamFlash<'static, { store::PAGE }>>;
+/// The flash store of the async driver.
+pub type AsyncStore = AsyncFlashStore<'static, RamFlash<'static, { store::PAGE }>>;
+/// Why a store failed.
+pub type StoreError = FlashError<PowerCut>;
+
 /// The blocking driver as this firmware builds it.
 pub type BlockingDriver =
-    lwa_embedded::blocking::Driver<Connector, RamStore, fn() -> Instant, fn() -> u32>;
+    lwa_embedded::blocking::Driver<Connector, BlockingStore, fn() -> Instant, fn() -> u32>;
 /// The async driver as this firmware builds it.
 pub type AsyncDriver =
-    lwa_embedded::asynch::Driver<Connector, RamStore, fn() -> Instant, fn() -> u32>;
+    lwa_embedded::asynch::Driver<Connector, AsyncStore, fn() -> Instant, fn() -> u32>;
 
 impl scenario::Drive for BlockingDriver {
     async fn drive<'s>(
@@ -213,7 +229,7 @@ impl scenario::Drive for BlockingDriver {
         session: &'s mut Session<'static>,
         endpoint: &lwa_embedded::core::endpoint::Endpoint<'_>,
         buf: &mut [u8],
-    ) -> Result<Next<'s>, DriveError<Never>> {
+    ) -> Result<Next<'s>, DriveError<StoreError>> {
         lwa_embedded::blocking::Driver::drive(self, session, endpoint, buf)
     }
     async fn connect_only(
@@ -225,8 +241,15 @@ impl scenario::Drive for BlockingDriver {
     fn connector(&mut self) -> &mut Connector {
         &mut self.connector
     }
-    fn store(&self) -> &RamStore {
-        &self.store
+    fn store_writes(&self) -> u32 {
+        self.store.writes()
+    }
+    async fn stored(&mut self) -> Option<u32> {
+        let stored = self.store.load().ok()??;
+        Some(scenario::fingerprint(stored.refresh_token.expose()))
+    }
+    async fn restore(&mut self, session: &mut Session<'static>) -> bool {
+        self.store.restore(session).unwrap_or(false)
     }
 }
 
@@ -236,7 +259,7 @@ impl scenario::Drive for AsyncDriver {
         session: &'s mut Session<'static>,
         endpoint: &lwa_embedded::core::endpoint::Endpoint<'_>,
         buf: &mut [u8],
-    ) -> Result<Next<'s>, DriveError<Never>> {
+    ) -> Result<Next<'s>, DriveError<StoreError>> {
         lwa_embedded::asynch::Driver::drive(self, session, endpoint, buf).await
     }
     async fn connect_only(
@@ -250,7 +273,14 @@ impl scenario::Drive for AsyncDriver {
     fn connector(&mut self) -> &mut Connector {
         &mut self.connector
     }
-    fn store(&self) -> &RamStore {
-        &self.store
+    fn store_writes(&self) -> u32 {
+        self.store.writes()
+    }
+    async fn stored(&mut self) -> Option<u32> {
+        let stored = self.store.load().await.ok()??;
+        Some(scenario::fingerprint(stored.refresh_token.expose()))
+    }
+    async fn restore(&mut self, session: &mut Session<'static>) -> bool {
+        self.store.restore(session).await.unwrap_or(false)
     }
 }

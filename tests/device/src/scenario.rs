@@ -9,9 +9,9 @@ use lwa_embedded::core::endpoint::Endpoint;
 use lwa_embedded::core::session::{Config, Instant, Linking, Session};
 use lwa_embedded::{DriveError, Next};
 
+use crate::StoreError;
 use crate::board::{now, skip, uptime_ms};
 use crate::net::{ConnectError, Connector};
-use crate::store::{Never, RamStore};
 use crate::wire::{DEADLINE_MS, WireError, yield_now};
 
 /// The look-alike's client ID.
@@ -37,17 +37,22 @@ pub trait Drive {
         session: &'s mut Session<'static>,
         endpoint: &Endpoint<'_>,
         buf: &mut [u8],
-    ) -> Result<Next<'s>, DriveError<Never>>;
+    ) -> Result<Next<'s>, DriveError<StoreError>>;
     /// Opens (and drops) one connection, for the refusals.
     async fn connect_only(&mut self, endpoint: &Endpoint<'_>) -> Result<(), ConnectError>;
     /// The connector.
     fn connector(&mut self) -> &mut Connector;
-    /// The token store.
-    fn store(&self) -> &RamStore;
+    /// Records the flash store has written.
+    fn store_writes(&self) -> u32;
+    /// The fingerprint of the refresh token in flash, read from the flash (the store keeps
+    /// nothing in RAM).
+    async fn stored(&mut self) -> Option<u32>;
+    /// Restores the session from flash alone, as after a reboot.
+    async fn restore(&mut self, session: &mut Session<'static>) -> bool;
 }
 
 /// FNV-1a of a token: enough to tell tokens apart without keeping copies.
-fn fingerprint(s: &str) -> u32 {
+pub fn fingerprint(s: &str) -> u32 {
     s.bytes().fold(0x811c_9dc5, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     })
@@ -193,10 +198,10 @@ pub async fn run<D: Drive>(d: &mut D, session: &mut Session<'static>, buf: &mut 
         "code-based linking ends with an access token",
         linked.is_ok(),
     );
-    let first_refresh = d.store().refresh_token().map(fingerprint);
+    let first_refresh = d.stored().await;
     c.check(
-        "the refresh token was stored once, before the token was handed out",
-        d.store().writes == 1
+        "the refresh token was written to flash once, before the token was handed out",
+        d.store_writes() == 1
             && first_refresh.is_some()
             && first_refresh == session.refresh_token().map(|t| fingerprint(t.expose())),
     );
@@ -224,35 +229,32 @@ pub async fn run<D: Drive>(d: &mut D, session: &mut Session<'static>, buf: &mut 
         work.saturating_sub(handshake),
         took
     );
-    let second_refresh = d.store().refresh_token().map(fingerprint);
+    let second_refresh = d.stored().await;
     c.check(
-        "refresh with rotation: new access token, new refresh token stored",
+        "refresh with rotation: new access token, new refresh token in flash",
         rotating
             && rotated.is_ok()
             && rotated != linked
-            && d.store().writes == 2
+            && d.store_writes() == 2
             && second_refresh.is_some()
             && second_refresh != first_refresh
             && second_refresh == session.refresh_token().map(|t| fingerprint(t.expose())),
     );
 
-    // A reboot: the session comes back from the store alone and refreshes at once; the
+    // A reboot: the session comes back from the flash alone and refreshes at once; the
     // look-alike keeps the refresh token, so nothing is written.
     let stopped_rotating = control(d, "rotate 0", &mut answer).await == Some("ok");
     session.reset(CONFIG);
-    let restored = d
-        .store()
-        .refresh_token()
-        .is_some_and(|t| session.restore_refresh_token(t).is_ok());
+    let restored = d.restore(session).await;
     let rebooted = token(d, session, &lwa, buf).await;
     c.check(
-        "reboot, refresh without rotation: new access token, store not written",
+        "reboot from flash, refresh without rotation: new access token, flash not written",
         stopped_rotating
             && restored
             && rebooted.is_ok()
             && rebooted != rotated
-            && d.store().writes == 2
-            && d.store().refresh_token().map(fingerprint) == second_refresh,
+            && d.store_writes() == 2
+            && d.stored().await == second_refresh,
     );
 
     // A stream that delivers one byte per read (handshake and answer alike).
@@ -279,8 +281,8 @@ pub async fn run<D: Drive>(d: &mut D, session: &mut Session<'static>, buf: &mut 
         _ => false,
     };
     c.check(
-        "revoked refresh token: forgotten, and a new code to sign in again",
-        revoked && signed_out && d.store().forgets == 1 && d.store().refresh_token().is_none(),
+        "revoked refresh token: forgotten in flash, and a new code to sign in again",
+        revoked && signed_out && d.store_writes() == 3 && d.stored().await.is_none(),
     );
 
     // Exactly the requests the scenario made: code pair, two pending polls and the one that

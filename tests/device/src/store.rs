@@ -1,70 +1,37 @@
-//! Where the device keeps its refresh token: a RAM region standing in for a flash page. Each
-//! store replaces the whole record, as a flash write would; the counters say how often the
-//! "flash" was written, so the firmware can check that an unchanged token is not written.
+//! Where the device keeps its refresh token: lwa-embedded's flash store on a partition of the
+//! board's code memory. QEMU's MPS2 models that memory as RAM, so `RamFlash` makes it behave
+//! as NOR flash (erase to `0xFF`, writes clear bits); on a real board the HAL's flash driver
+//! takes its place. `unsafe` here takes the partition, once, the measured need of any
+//! firmware that owns a region by address.
 
-use lwa_embedded::core::request::MAX_TOKEN_LEN;
-use lwa_embedded::core::session::{TokenStore, Tokens};
+use embedded_storage::nor_flash::NorFlash;
+use lwa_embedded::flash::{BUFFER_LEN, RamFlash};
+use static_cell::ConstStaticCell;
 
-/// The stored refresh token and write counters. The record itself lives in a static (the
-/// "flash page"); the store is a small handle the driver owns.
-#[derive(Debug)]
-pub struct RamStore {
-    token: &'static mut [u8; MAX_TOKEN_LEN],
-    len: usize,
-    /// Times a refresh token was written.
-    pub writes: u32,
-    /// Times the token was deleted.
-    pub forgets: u32,
-}
+/// Bytes per erase page (the sector of most SPI NOR flash).
+pub const PAGE: usize = 4096;
+/// The partition: four pages.
+pub const PARTITION_LEN: usize = 4 * PAGE;
 
-/// A store never fails: RAM does not wear out. (A flash store's errors reach the session,
-/// which keeps the tokens and retries.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Never {}
+/// The partition, in the board's code memory (`.token_flash` in `memory.x`, not loaded: a
+/// device's flash keeps what it held; this one is erased at boot).
+#[unsafe(link_section = ".token_flash")]
+static mut PARTITION: [u8; PARTITION_LEN] = [0; PARTITION_LEN];
 
-impl RamStore {
-    /// An empty store over `record`.
-    #[must_use]
-    pub fn new(record: &'static mut [u8; MAX_TOKEN_LEN]) -> Self {
-        record.fill(0);
-        Self {
-            token: record,
-            len: 0,
-            writes: 0,
-            forgets: 0,
-        }
-    }
+/// The store's work buffer.
+static BUFFER: ConstStaticCell<[u8; BUFFER_LEN]> = ConstStaticCell::new([0; BUFFER_LEN]);
 
-    /// The stored refresh token, if any.
-    #[must_use]
-    pub fn refresh_token(&self) -> Option<&str> {
-        let bytes = self.token.get(..self.len)?;
-        if bytes.is_empty() {
-            return None;
-        }
-        core::str::from_utf8(bytes).ok()
-    }
-}
-
-impl TokenStore for RamStore {
-    type Error = Never;
-
-    fn store(&mut self, tokens: &Tokens<'_>) -> Result<(), Never> {
-        // The device keeps the refresh token only; after a restart it refreshes once.
-        let token = tokens.refresh_token.expose().as_bytes();
-        let n = token.len().min(self.token.len());
-        if let (Some(dst), Some(src)) = (self.token.get_mut(..n), token.get(..n)) {
-            dst.copy_from_slice(src);
-        }
-        self.len = n;
-        self.writes += 1;
-        Ok(())
-    }
-
-    fn forget(&mut self) -> Result<(), Never> {
-        self.token.fill(0);
-        self.len = 0;
-        self.forgets += 1;
-        Ok(())
-    }
+/// The flash the store runs on, erased as it leaves the factory, and its work buffer. Call
+/// once.
+#[must_use]
+pub fn partition() -> (RamFlash<'static, PAGE>, &'static mut [u8]) {
+    // SAFETY: the only reference to PARTITION, taken once (a second call panics on BUFFER
+    // before, so this line is reached once).
+    let buffer: &'static mut [u8] = BUFFER.take();
+    let memory: &'static mut [u8] = unsafe { &mut *core::ptr::addr_of_mut!(PARTITION) };
+    let mut flash = RamFlash::new(memory);
+    // A factory-fresh chip is erased; memory the loader did not fill is not.
+    let erased = NorFlash::erase(&mut flash, 0, PARTITION_LEN as u32).is_ok();
+    assert!(erased, "erasing RAM cannot fail");
+    (flash, buffer)
 }
