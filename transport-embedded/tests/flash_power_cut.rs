@@ -137,27 +137,7 @@ fn run(pages: usize, len: usize, refreshes: usize, keep_access: bool) -> Figures
         f.refreshes += 1;
     }
     // Erases for the whole run without cuts, counted on a fresh flash.
-    let mut memory = vec![0xFF; pages * PAGE];
-    for i in 0..=refreshes {
-        let mut buffer = vec![0u8; BUFFER_LEN];
-        let range = 0..memory_len(&memory);
-        let mut store = FlashStore::new(
-            RamFlash::<PAGE>::new(&mut memory),
-            range,
-            &mut buffer,
-            CLIENT,
-        )
-        .unwrap()
-        .keep_access_token(keep_access);
-        let refresh = token(i, len);
-        store
-            .store(&Tokens {
-                refresh_token: Secret::new(&refresh),
-                access_token: None,
-            })
-            .unwrap();
-        f.erases += store.into_flash().stats().erases;
-    }
+    f.erases = erases_per_refreshes::<PAGE>(pages, len, refreshes);
     f
 }
 
