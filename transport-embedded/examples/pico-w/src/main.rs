@@ -150,7 +150,7 @@ async fn main(spawner: Spawner) {
         STORE_BUFFER.take(),
         config::LWA_CLIENT_ID,
     ));
-    let session = SESSION.init(Session::new(config::SESSION));
+    let session = SESSION.init_with(|| Session::new(config::SESSION));
     restore(&mut store, session).await;
 
     let connector = Connector::new(
@@ -232,7 +232,9 @@ async fn main(spawner: Spawner) {
                 Timer::after(RETRY).await;
             }
             Err(e) => {
-                error!("the session was driven out of order: {}", e);
+                // A session driven out of order: a bug in the driver, not a runtime
+                // condition; log it and let the session go on.
+                error!("the driver failed: {}", e);
                 Timer::after(RETRY).await;
             }
         }
