@@ -57,7 +57,9 @@ const DHCP_TIMEOUT: Duration = Duration::from_secs(30);
 const REFUSED_RETRY: Duration = Duration::from_secs(60 * 60);
 
 static CYW43_STATE: StaticCell<cyw43::State> = StaticCell::new();
-static NET_RESOURCES: StaticCell<StackResources<4>> = StaticCell::new();
+/// Sockets at once: DHCP, DNS, the TCP connection, the SNTP socket at boot, and one spare
+/// (a full socket set panics in smoltcp).
+static NET_RESOURCES: StaticCell<StackResources<5>> = StaticCell::new();
 static SESSION: StaticCell<Session<'static>> = StaticCell::new();
 static EXCHANGE: ConstStaticCell<[u8; EXCHANGE_BUFFER_LEN]> =
     ConstStaticCell::new([0; EXCHANGE_BUFFER_LEN]);
