@@ -24,7 +24,12 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ELF = os.path.join(HERE, "target", "thumbv7em-none-eabihf", "release")
+# CARGO_TARGET_DIR when set (cargo takes a relative one from the current folder), else ./target.
+ELF = os.path.join(
+    os.path.abspath(os.environ.get("CARGO_TARGET_DIR") or os.path.join(HERE, "target")),
+    "thumbv7em-none-eabihf",
+    "release",
+)
 
 TLS = {"embedded_tls", "heapless"}
 X509 = {"webpki", "rustls_pki_types", "untrusted", "der", "const_oid", "spki", "pkcs1", "pkcs8"}

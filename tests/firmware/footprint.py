@@ -13,13 +13,17 @@ Run from this folder: `python3 footprint.py` (needs qemu-system-arm). Prints Mar
 for BENCHMARKS.md, and exits 1 if a firmware fails its checks or lwa's refresh executes as
 many instructions as the peer's on either framing."""
 
+import os
 import re
 import shutil
 import struct
 import subprocess
 import sys
 
-ELF = "target/thumbv7em-none-eabihf/release/lwa-firmware"
+# Where cargo puts the build: CARGO_TARGET_DIR when set (relative to here, as cargo takes it),
+# else ./target.
+TARGET = os.path.abspath(os.environ.get("CARGO_TARGET_DIR") or "target")
+ELF = os.path.join(TARGET, "thumbv7em-none-eabihf", "release", "lwa-firmware")
 QEMU = ["qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic",
         "-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel"]
 
@@ -47,7 +51,7 @@ def build_and_run(features):
         args += ["--features", features]
     subprocess.run(args, check=True)
     s = sections(ELF)
-    elf = f"target/lwa-firmware-{features.replace(',', '+') or 'baseline'}.elf"
+    elf = os.path.join(TARGET, f"lwa-firmware-{features.replace(',', '+') or 'baseline'}.elf")
     shutil.copy(ELF, elf)
     run = subprocess.run(QEMU + [elf], capture_output=True, text=True, timeout=300)
     sys.stdout.write("".join(f"    [{features or 'baseline'}] {l}\n" for l in run.stdout.splitlines()))

@@ -15,7 +15,13 @@ import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ELF = os.path.join(HERE, "target", "thumbv6m-none-eabi", "release", "lwa-pico-w")
+# CARGO_TARGET_DIR when set (cargo takes a relative one from the current folder), else ./target.
+ELF = os.path.join(
+    os.path.abspath(os.environ.get("CARGO_TARGET_DIR") or os.path.join(HERE, "target")),
+    "thumbv6m-none-eabi",
+    "release",
+    "lwa-pico-w",
+)
 
 FLASH_START, FLASH_END = 0x1000_0000, 0x1020_0000
 TOKEN_STORE_LEN = 32 * 1024
