@@ -6,7 +6,9 @@
 //! - [`store`]: a crash-safe JSON token store (atomic replace, mode 0600, a lock for
 //!   writers, lock-free reads; no symbolic link followed, no stale temporary file kept).
 //! - [`driver`]: runs lwa-core's session (refresh ahead, retries, code-based linking) with
-//!   the client, the store, the system clock and sleeping, with an optional retry limit.
+//!   the client, the store, the system clock and sleeping, with an optional retry limit;
+//!   [`Driver::open`](driver::Driver::open) opens it from a token store in one call and
+//!   saves what it hands out; one-shot runs make a single request.
 //! - [`mock`] (feature `mock`, on by default): a local LWA look-alike over HTTP or HTTPS.
 //!
 //! The `lwa` command is built from this crate (`src/bin/lwa.rs`).

@@ -14,15 +14,14 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use lwa_std::client::{BUFFER_LEN, Client, Error as ClientError};
+use lwa_std::client::{Client, Error as ClientError};
 use lwa_std::core::endpoint::{Endpoint, Region};
-use lwa_std::core::exchange::Outcome;
 use lwa_std::core::pkce::{CHALLENGE_METHOD, CodeVerifier};
-use lwa_std::core::request::{ClientAuth, Request};
 use lwa_std::core::secret::Secret;
-use lwa_std::core::session::{Config, Linking, Session};
-use lwa_std::driver::{Driver, DriverError, Event};
+use lwa_std::core::session::{AuthorizationCode, Config, Linking, TokenStore, Tokens};
+use lwa_std::driver::{Driver, DriverError, Event, Restore};
 use lwa_std::store::{FileStore, SessionStore, StoreError, StoredTokens};
+use zeroize::Zeroizing;
 
 /// Writes a line to stdout. A closed or full stdout is a failure (exit 3) reported through
 /// the caller's `?`, never a panic; every caller saves the store before it prints.
@@ -92,9 +91,6 @@ fn end_countdown_on_interrupt() {
         });
     }
 }
-
-/// Refresh when the stored access token expires within this margin.
-const MARGIN: Duration = Duration::from_secs(10 * 60);
 
 #[derive(Parser, Debug)]
 #[command(
@@ -520,6 +516,14 @@ impl Ctx {
         })
     }
 
+    /// The session's configuration for `client_id`, with the client secret if any.
+    fn config<'a>(&'a self, client_id: &'a str) -> Config<'a> {
+        Config {
+            client_secret: self.client_secret.as_deref().map(Secret::new),
+            ..Config::new(client_id)
+        }
+    }
+
     /// The client ID: the flag or environment, else the store's.
     fn client_id(&self, stored: Option<&StoredTokens>) -> Result<String, Fail> {
         self.client_id
@@ -590,63 +594,46 @@ fn printable(token: &str) -> Result<&str, Fail> {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Tokens from one successful answer, ready to save and print.
+/// Tokens a session handed out, ready to print.
 struct Fresh {
-    stored: StoredTokens,
+    access: Zeroizing<String>,
+    refresh: Zeroizing<String>,
+    /// Unix seconds.
+    expires_at: u64,
+    /// Seconds left, rounded up.
     expires_in: u64,
 }
 
-/// Runs one request and turns the answer into fresh tokens, or a failure.
-fn execute(
-    ctx: &Ctx,
-    request: &Request<'_>,
-    client_id: &str,
-    old_refresh: Option<&str>,
-) -> Result<Fresh, Fail> {
-    let sent = unix_now();
-    let mut buf = vec![0u8; BUFFER_LEN];
-    match ctx.client.execute(request, &mut buf)? {
-        Outcome::Token(t) => {
-            printable(t.access_token.expose())?;
-            let refresh = t
-                .refresh_token
-                .map(|r| r.expose().to_owned())
-                .or_else(|| old_refresh.map(str::to_owned))
-                .ok_or_else(|| Fail::Network("the answer has no refresh token".into()))?;
-            let expires_in = u64::from(t.expires_in.unwrap_or(3600));
-            Ok(Fresh {
-                stored: StoredTokens {
-                    client_id: client_id.to_owned(),
-                    access_token: t.access_token.expose().to_owned(),
-                    refresh_token: refresh,
-                    token_type: t.token_type.to_owned(),
-                    expires_at: sent + expires_in,
-                },
-                expires_in,
-            })
+impl Fresh {
+    fn of<S: TokenStore>(driver: &Driver<'_, S>, access: Zeroizing<String>) -> Self {
+        let expires = driver.access_expires_at();
+        let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let left = expires
+            .and_then(|at| at.duration_since(SystemTime::now()).ok())
+            .unwrap_or_default();
+        Self {
+            access,
+            refresh: Zeroizing::new(
+                driver
+                    .session()
+                    .refresh_token()
+                    .map(|t| t.expose().to_owned())
+                    .unwrap_or_default(),
+            ),
+            expires_at: expires.map_or(0, unix),
+            expires_in: left.as_secs() + u64::from(left.subsec_nanos() > 0),
         }
-        Outcome::OAuthError { status, error, .. } => Err(Fail::OAuth(match error.description {
-            Some(d) if !d.is_empty() => format!("{}: {d} (HTTP {status})", error.code),
-            _ => format!("{} (HTTP {status})", error.code),
-        })),
-        Outcome::CodePair(_) => Err(Fail::Network("unexpected code-pair answer".into())),
     }
 }
 
 fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) -> Result<(), Fail> {
     if ctx.json {
         let json = serde_json::json!({
-            "access_token": fresh.stored.access_token,
-            "refresh_token": fresh.stored.refresh_token,
-            "token_type": fresh.stored.token_type,
+            "access_token": fresh.access.as_str(),
+            "refresh_token": fresh.refresh.as_str(),
+            "token_type": "bearer",
             "expires_in": fresh.expires_in,
-            "expires_at": fresh.stored.expires_at,
+            "expires_at": fresh.expires_at,
         });
         outln!("{json}")?;
     } else if !ctx.verbose {
@@ -659,64 +646,126 @@ fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) -> Result<(), Fail> {
     Ok(())
 }
 
-fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -> Result<(), Fail> {
-    let lock = ctx.store.lock()?;
-    let stored = lock.load()?;
-    let client_id = ctx.client_id(stored.as_ref())?;
-    let auth = match (verifier, &ctx.client_secret) {
-        (Some(v), _) => ClientAuth::Pkce {
-            code_verifier: Secret::new(v),
-        },
-        (None, Some(s)) => ClientAuth::Secret(Secret::new(s)),
-        (None, None) => {
-            return Err(Fail::Config(
-                "no client secret and no --code-verifier: pass one of them".into(),
-            ));
+/// Why the command's store refused to save: the store failed, or a token holds
+/// characters no token has (it would reach a terminal or a script).
+#[derive(Debug)]
+enum SaveError {
+    Store(StoreError),
+    NotAToken,
+}
+
+impl std::fmt::Display for SaveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Store(e) => write!(f, "{e}"),
+            Self::NotAToken => f.write_str("a token holds characters no token has: refused"),
         }
+    }
+}
+
+/// The session's store, refusing tokens that could not be printed: nothing is saved that
+/// `lwa token` would refuse to print.
+#[derive(Debug)]
+struct Checked(SessionStore);
+
+impl TokenStore for Checked {
+    type Error = SaveError;
+
+    fn store(&mut self, tokens: &Tokens<'_>) -> Result<(), SaveError> {
+        let access = tokens.access_token.map_or("", |(t, _)| t.expose());
+        if printable(access).is_err() || printable(tokens.refresh_token.expose()).is_err() {
+            return Err(SaveError::NotAToken);
+        }
+        self.0.store(tokens).map_err(SaveError::Store)
+    }
+
+    fn forget(&mut self) -> Result<(), SaveError> {
+        self.0.forget().map_err(SaveError::Store)
+    }
+}
+
+/// A session for the command's client ID over its store, restored as `restore` says; with
+/// `locked`, the store's lock is held until the driver is dropped.
+fn open<'c>(
+    ctx: &Ctx,
+    config: Config<'c>,
+    restore: Restore,
+    locked: bool,
+) -> Result<Driver<'c, Checked>, Fail> {
+    let store = ctx.store.clone();
+    let driver = if locked {
+        Driver::open_locked(ctx.client.clone(), config, store, restore)
+    } else {
+        Driver::open(ctx.client.clone(), config, store, restore)
     };
-    let request = Request::AuthorizationCode {
-        client_id: &client_id,
+    Ok(driver.map_err(store_failure)?.with_store(Checked))
+}
+
+fn store_failure(e: DriverError<StoreError>) -> Fail {
+    match e {
+        DriverError::Store(e) => Fail::from(e),
+        other => Fail::Config(format!("token store: {other}")),
+    }
+}
+
+/// What a failed run of the session means for the person at the command.
+fn failure(ctx: &Ctx, e: DriverError<SaveError>) -> Fail {
+    match e {
+        DriverError::SignInRequired => Fail::Config(format!(
+            "not signed in: no refresh token stored in {} (run `lwa device-login` or `lwa exchange`)",
+            ctx.store.path().display()
+        )),
+        DriverError::Stopped(reason) => Fail::OAuth(reason.to_string()),
+        DriverError::Refused(refusal) => Fail::OAuth(refusal.to_string()),
+        DriverError::Failed(e) => Fail::from(e),
+        DriverError::Store(SaveError::Store(e)) => Fail::from(e),
+        DriverError::Store(SaveError::NotAToken) => {
+            Fail::Network("the answer holds a token with characters no token has: refused".into())
+        }
+        e @ (DriverError::GaveUp { .. } | DriverError::NotReady { .. }) => {
+            Fail::Network(e.to_string())
+        }
+        e => Fail::Config(e.to_string()),
+    }
+}
+
+fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -> Result<(), Fail> {
+    let client_id = ctx.client_id(ctx.store.load()?.as_ref())?;
+    if verifier.is_none() && ctx.client_secret.is_none() {
+        return Err(Fail::Config(
+            "no client secret and no --code-verifier: pass one of them".into(),
+        ));
+    }
+    let mut driver = open(ctx, ctx.config(&client_id), Restore::Nothing, true)?;
+    driver.session_mut().authorization_code(AuthorizationCode {
         code: Secret::new(code),
         redirect_uri,
-        auth,
-    };
-    let fresh = execute(ctx, &request, &client_id, None)?;
-    lock.save(&fresh.stored)?;
-    print_fresh(ctx, &fresh, "signed in")?;
-    Ok(())
+        code_verifier: verifier.map(Secret::new),
+    });
+    let access = driver
+        .token_once(&mut |_| {})
+        .map_err(|e| failure(ctx, e))?;
+    if driver.session().refresh_token().is_none() {
+        return Err(Fail::Network(
+            "the answer has no refresh token: nothing saved".into(),
+        ));
+    }
+    print_fresh(ctx, &Fresh::of(&driver, access), "signed in")
 }
 
 fn refresh(ctx: &Ctx, refresh_token: Option<&str>) -> Result<(), Fail> {
-    let lock = ctx.store.lock()?;
-    let stored = lock.load()?;
-    let client_id = ctx.client_id(stored.as_ref())?;
-    let fresh = refresh_with(ctx, stored.as_ref(), refresh_token, &client_id)?;
-    lock.save(&fresh.stored)?;
-    print_fresh(ctx, &fresh, "refreshed")?;
-    Ok(())
-}
-
-fn refresh_with(
-    ctx: &Ctx,
-    stored: Option<&StoredTokens>,
-    refresh_token: Option<&str>,
-    client_id: &str,
-) -> Result<Fresh, Fail> {
-    let refresh = refresh_token
-        .or_else(|| stored.map(|s| s.refresh_token.as_str()))
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| {
-            Fail::Config(
-                "not signed in: no refresh token stored (run `lwa device-login` or `lwa exchange`)"
-                    .into(),
-            )
-        })?;
-    let request = Request::Refresh {
-        client_id,
-        refresh_token: Secret::new(refresh),
-        client_secret: ctx.client_secret.as_deref().map(Secret::new),
-    };
-    execute(ctx, &request, client_id, Some(refresh))
+    let client_id = ctx.client_id(ctx.store.load()?.as_ref())?;
+    let mut driver = open(ctx, ctx.config(&client_id), Restore::RefreshToken, true)?;
+    if let Some(token) = refresh_token.filter(|t| !t.is_empty()) {
+        driver
+            .session_mut()
+            .restore_refresh_token(token)
+            .map_err(|e| Fail::Config(format!("--refresh-token: {e}")))?;
+    }
+    let access = driver
+        .token_once(&mut |_| {})
+        .map_err(|e| failure(ctx, e))?;
+    print_fresh(ctx, &Fresh::of(&driver, access), "refreshed")
 }
 
 fn token(ctx: &Ctx) -> Result<(), Fail> {
@@ -726,37 +775,38 @@ fn token(ctx: &Ctx) -> Result<(), Fail> {
             ctx.store.path().display()
         ))
     };
-    let good = |stored: &StoredTokens| {
-        !stored.access_token.is_empty()
-            && stored.expires_at > unix_now().saturating_add(MARGIN.as_secs())
-    };
-    let serve = |stored: &StoredTokens| {
-        ctx.say("  the stored access token is valid for more than 10 minutes: no request sent")?;
+    let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
+    let client_id = ctx.client_id(Some(&stored))?;
+    let serve = |token: &str| {
         if !ctx.verbose {
-            outln!("{}", printable(&stored.access_token)?)?;
+            outln!("{}", printable(token)?)?;
         }
         Ok(())
     };
-    // A valid token is served without the lock: writers rename whole files into place, so
-    // this never waits for another lwa in the middle of a slow refresh.
-    let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
-    if good(&stored) {
-        return serve(&stored);
+    // A token the session hands out as it is is served without the lock: writers rename
+    // whole files into place, so this never waits for another lwa in a slow refresh.
+    let mut driver = open(ctx, ctx.config(&client_id), Restore::Tokens, false)?;
+    if let Some(token) = driver.ready_token() {
+        ctx.say("  the stored access token is valid for more than 10 minutes: no request sent")?;
+        return serve(&token);
     }
-    // Refresh under the lock; another lwa may have refreshed while this one waited for it.
-    let lock = ctx.store.lock()?;
-    let stored = lock.load()?.ok_or_else(not_signed_in)?;
-    if good(&stored) {
-        return serve(&stored);
-    }
-    ctx.say("  the stored access token expires within 10 minutes: refreshing first")?;
-    let client_id = ctx.client_id(Some(&stored))?;
-    let fresh = refresh_with(ctx, Some(&stored), None, &client_id)?;
-    lock.save(&fresh.stored)?;
-    if !ctx.verbose {
-        outln!("{}", printable(&fresh.stored.access_token)?)?;
-    }
-    Ok(())
+    drop(driver);
+    // Under the lock: another lwa may have refreshed while this one waited for it.
+    let mut driver = open(ctx, ctx.config(&client_id), Restore::Tokens, true)?;
+    let mut sent = false;
+    let token = driver
+        .token_once(&mut |event| {
+            if matches!(event, Event::Sending { .. }) {
+                sent = true;
+            }
+        })
+        .map_err(|e| failure(ctx, e))?;
+    ctx.say(if sent {
+        "  the stored access token expired or expires within 10 minutes: refreshed first"
+    } else {
+        "  another lwa refreshed the stored access token meanwhile: no request sent"
+    })?;
+    serve(&token)
 }
 
 fn device_login(
@@ -770,21 +820,13 @@ fn device_login(
         None => ctx.client_id(ctx.store.load()?.as_ref())?,
     };
     let config = Config {
-        client_id: &client_id,
-        client_secret: ctx.client_secret.as_deref().map(Secret::new),
         linking: Some(Linking {
             product_id,
             device_serial_number: serial,
         }),
-        ..Config::new(&client_id)
+        ..ctx.config(&client_id)
     };
-    let store = SessionStore {
-        store: ctx.store.clone(),
-        client_id: client_id.clone(),
-        unix_origin: unix_now(),
-    };
-    let mut driver =
-        Driver::new(ctx.client.clone(), Session::new(config), store).give_up_after(retry_for);
+    let mut driver = open(ctx, config, Restore::Nothing, false)?.give_up_after(retry_for);
     let interactive = std::io::stderr().is_terminal();
     if interactive {
         end_countdown_on_interrupt();
@@ -831,35 +873,8 @@ fn device_login(
         COUNTDOWN_OPEN.store(false, std::sync::atomic::Ordering::SeqCst);
         errln!();
     }
-    match result {
-        Ok(access) => {
-            let now = driver.now();
-            let session = driver.session_mut();
-            let expires_in = session
-                .access_expires_at()
-                .map_or(0, |at| at.since(now).as_secs());
-            let refresh = session
-                .refresh_token()
-                .map(|t| t.expose().to_owned())
-                .unwrap_or_default();
-            let fresh = Fresh {
-                stored: StoredTokens {
-                    client_id,
-                    access_token: access.to_string(),
-                    refresh_token: refresh,
-                    token_type: "bearer".into(),
-                    expires_at: unix_now() + expires_in,
-                },
-                expires_in,
-            };
-            print_fresh(ctx, &fresh, "signed in")?;
-            Ok(())
-        }
-        Err(DriverError::Stopped(reason)) => Err(Fail::OAuth(reason.to_string())),
-        Err(DriverError::Store(e)) => Err(Fail::from(e)),
-        Err(e @ DriverError::GaveUp { .. }) => Err(Fail::Network(e.to_string())),
-        Err(e) => Err(Fail::Config(e.to_string())),
-    }
+    let access = result.map_err(|e| failure(ctx, e))?;
+    print_fresh(ctx, &Fresh::of(&driver, access), "signed in")
 }
 
 fn qr_code(text: &str) -> Option<String> {
