@@ -154,7 +154,7 @@ fn exchange_with_secret_over_https_then_reused_code() {
     let o = env.run(&args);
     assert_exit(&o, 0, "");
     assert!(
-        stdout(&o).starts_with("signed in: access token valid for 3600 s"),
+        stdout(&o).starts_with("signed in: access token valid for 1 h (until "),
         "{}",
         stdout(&o)
     );

@@ -200,6 +200,12 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(0..=86400))]
         retry_for: u64,
     },
+    /// Say whether the store holds a sign-in: client ID, access-token expiry, store path
+    /// (exit 2 when not signed in). Nothing is sent.
+    Status,
+    /// Forget the stored tokens (delete the store). The device stays linked in the Amazon
+    /// account until it is removed there.
+    Logout,
     /// Print a new PKCE code_verifier and its S256 code_challenge.
     Pkce,
     /// Run the local LWA look-alike until interrupted.
@@ -265,6 +271,8 @@ enum Fail {
     Config(String),
     /// 3: network, TLS, timeout or protocol.
     Network(String),
+    /// This exit code, with nothing more to say (the output said it).
+    Silent(u8),
 }
 
 impl Fail {
@@ -273,11 +281,13 @@ impl Fail {
             Self::OAuth(_) => 1,
             Self::Config(_) => 2,
             Self::Network(_) => 3,
+            Self::Silent(code) => *code,
         }
     }
     fn message(&self) -> &str {
         match self {
             Self::OAuth(m) | Self::Config(m) | Self::Network(m) => m,
+            Self::Silent(_) => "",
         }
     }
 }
@@ -313,6 +323,7 @@ fn main() -> ExitCode {
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Fail::Silent(code)) => ExitCode::from(code),
         Err(fail) => {
             errln!("lwa: {}", escaped(fail.message()));
             ExitCode::from(fail.code())
@@ -449,6 +460,8 @@ fn run(cli: Cli) -> Result<(), Fail> {
             refresh(&ctx, refresh_token.as_deref())
         }
         Command::Token => token(&Ctx::new(g, None)?),
+        Command::Status => status(g),
+        Command::Logout => logout(g),
         Command::DeviceLogin {
             product_id,
             serial,
@@ -638,8 +651,9 @@ fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) -> Result<(), Fail> {
         outln!("{json}")?;
     } else if !ctx.verbose {
         outln!(
-            "{what}: access token valid for {} s; tokens saved to {}",
-            fresh.expires_in,
+            "{what}: access token valid for {} (until {}); tokens saved to {}",
+            span(fresh.expires_in),
+            local_time(fresh.expires_at),
             ctx.store.path().display()
         )?;
     }
@@ -877,6 +891,115 @@ fn device_login(
     print_fresh(ctx, &Fresh::of(&driver, access), "signed in")
 }
 
+/// The store path of the command line, without building a client (status and logout send
+/// nothing).
+fn store_of(g: &Global) -> Result<FileStore, Fail> {
+    let path = match &g.store {
+        Some(p) => p.clone(),
+        None => default_store()?,
+    };
+    Ok(FileStore::new(path).lock_timeout(Duration::from_secs(g.lock_timeout)))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Unix seconds as a local date and time, `2026-11-30 14:05:09 +01:00`.
+fn local_time(unix: u64) -> String {
+    use chrono::TimeZone as _;
+    i64::try_from(unix)
+        .ok()
+        .and_then(|secs| chrono::Local.timestamp_opt(secs, 0).single())
+        .map_or_else(
+            || format!("{unix} (Unix time)"),
+            |t| t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        )
+}
+
+/// A span of seconds for people: `45 s`, `47 min`, `5 h 3 min`, `3 days`.
+fn span(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..172_800 => match secs % 3600 / 60 {
+            0 => format!("{} h", secs / 3600),
+            min => format!("{} h {min} min", secs / 3600),
+        },
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
+/// An expiry for people: `2026-11-30 14:05:09 +01:00 (in 47 min)`, or `... (3 min ago)`.
+fn expiry(unix: u64) -> String {
+    let now = unix_now();
+    if unix > now {
+        format!("{} (in {})", local_time(unix), span(unix - now))
+    } else {
+        format!("{} ({} ago)", local_time(unix), span(now - unix))
+    }
+}
+
+fn status(g: &Global) -> Result<(), Fail> {
+    let store = store_of(g)?;
+    let path = store.path().display().to_string();
+    let stored = store.load()?;
+    let signed_in = stored.as_ref().filter(|s| !s.refresh_token.is_empty());
+    let expires_at = signed_in
+        .filter(|s| !s.access_token.is_empty())
+        .map(|s| s.expires_at);
+    if g.json {
+        outln!(
+            "{}",
+            serde_json::json!({
+                "signed_in": signed_in.is_some(),
+                "client_id": signed_in.map(|s| s.client_id.as_str()),
+                "access_token_expires_at": expires_at,
+                "access_token_expires_in": expires_at.map(|at| at.saturating_sub(unix_now())),
+                "store": path,
+            })
+        )?;
+    } else if let Some(s) = signed_in {
+        outln!("signed in: yes")?;
+        outln!("client ID: {}", escaped(&s.client_id))?;
+        match expires_at {
+            Some(at) if at > unix_now() => outln!("access token: expires {}", expiry(at))?,
+            Some(at) => outln!("access token: expired {}", expiry(at))?,
+            None => outln!("access token: none stored (the next `lwa token` refreshes)")?,
+        }
+        outln!("store: {path}")?;
+    } else {
+        outln!("signed in: no (run `lwa device-login` or `lwa exchange`)")?;
+        outln!("store: {path} (no tokens)")?;
+    }
+    if signed_in.is_some() {
+        Ok(())
+    } else {
+        Err(Fail::Silent(2))
+    }
+}
+
+fn logout(g: &Global) -> Result<(), Fail> {
+    let store = store_of(g)?;
+    let path = store.path().display().to_string();
+    let lock = store.lock()?;
+    let deleted = lock.load()?.is_some();
+    lock.remove()?;
+    if g.json {
+        outln!(
+            "{}",
+            serde_json::json!({"signed_out": true, "deleted": deleted, "store": path})
+        )?;
+    } else if deleted {
+        outln!("signed out: deleted {path}")?;
+    } else {
+        outln!("not signed in: no tokens at {path}")?;
+    }
+    Ok(())
+}
+
 fn qr_code(text: &str) -> Option<String> {
     use qrcode::render::unicode;
     let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
@@ -1007,9 +1130,9 @@ fn demo(g: &Global) -> Result<(), Fail> {
         .load()?
         .ok_or_else(|| Fail::Config("the store is empty after sign-in".into()))?;
     outln!(
-        "   signed in: a {}-character access token valid until {} (Unix time) and a refresh token, saved (mode 0600).",
+        "   signed in: a {}-character access token valid until {} and a refresh token, saved (mode 0600).",
         stored.access_token.len(),
-        stored.expires_at
+        expiry(stored.expires_at)
     )?;
     outln!()?;
     outln!("3. refresh: trade the stored refresh token for a new access token.")?;
