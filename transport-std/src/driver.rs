@@ -292,7 +292,12 @@ impl<'c> Driver<'c, SessionStore> {
                 .and_then(|at| at.duration_since(driver.unix_origin).ok())
                 .filter(|left| !left.is_zero());
             if let Some(left) = left {
-                let at = driver.now().plus(left);
+                // Whole milliseconds, rounded up: the session's clock has no finer ones, and
+                // the expiry must convert back to the stored second.
+                let ms = left.as_nanos().div_ceil(1_000_000);
+                let at = driver
+                    .now()
+                    .plus(Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)));
                 driver
                     .session
                     .restore_access_token(&stored.access_token, at)

@@ -10,8 +10,8 @@
 )] // tests
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lwa_std::store::{FileStore, StoredTokens};
 
@@ -244,4 +244,188 @@ fn the_demo_shows_times_readably() {
             || line.contains(" +00:00 (in 1 h) and a refresh token"),
         "{line}"
     );
+}
+
+/// Runs `command` to its end, or kills it after `limit` (its output so far is returned).
+fn within(command: &mut Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then closed).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Issue 11.3: errors say what to do: a dead refresh token means signing in again, an
+/// unknown issuer names --ca-file, a refused connection names host and port, TLS spoken to
+/// a plain-HTTP port says so.
+#[test]
+fn errors_say_what_to_do() {
+    use lwa_std::mock::{MockConfig, MockServer};
+    let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
+    let env = Env::new(server.origin());
+    env.save("", "Atzr|unknown", 0);
+    let o = env.run(&["refresh"]);
+    assert_exit(&o, 1);
+    assert_eq!(
+        stderr(&o),
+        "lwa: invalid_grant: The request has an invalid grant parameter : refresh_token (HTTP 400); \
+         the refresh token is no longer valid (the device was removed or the token revoked): \
+         sign in again with `lwa device-login` or `lwa exchange`\n"
+    );
+    let o = env.run(&[
+        "exchange",
+        "--code",
+        "nosuchcode",
+        "--redirect-uri",
+        "https://example.com/cb",
+        "--code-verifier",
+        &"a".repeat(43),
+    ]);
+    assert_exit(&o, 1);
+    assert!(
+        stderr(&o).ends_with(
+            "; the code was used already, expired, or does not match --redirect-uri or \
+             --code-verifier: get a new authorization code\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
+
+    // TLS to the plain-HTTP look-alike.
+    let tls_env = Env::new(&format!("https://localhost:{}", server.port()));
+    tls_env.save("", "Atzr|r", 0);
+    let o = tls_env.run(&["refresh"]);
+    assert_exit(&o, 3);
+    assert!(
+        stderr(&o).contains(&format!(
+            "localhost:{} does not speak TLS (a plain-HTTP port?): for a local server use http://",
+            server.port()
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    // An HTTPS server whose CA is not passed.
+    let https = MockServer::start(MockConfig::default(), true, 0).unwrap();
+    let env = Env::new(https.origin());
+    env.save("", "Atzr|r", 0);
+    let o = env.run(&["refresh"]);
+    assert_exit(&o, 3);
+    assert!(
+        stderr(&o).ends_with(&format!(
+            "TLS: invalid peer certificate: UnknownIssuer; the certificate of localhost:{} is \
+             not from a CA lwa trusts: if the server uses a private CA (a test server, a \
+             proxy), pass it with --ca-file\n",
+            https.port()
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    // Nothing listening.
+    let port = closed_port();
+    let env = Env::new(&format!("http://127.0.0.1:{port}"));
+    env.save("", "Atzr|r", 0);
+    let o = env.run(&["refresh"]);
+    assert_exit(&o, 3);
+    assert!(
+        stderr(&o).starts_with(&format!("lwa: cannot connect to 127.0.0.1:{port}: ")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).ends_with("; is the server running, and are --endpoint and --region right?\n"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Issue 11.3: with --json, errors are one JSON object on stderr, usage errors included.
+#[test]
+fn json_errors_are_json_on_stderr() {
+    let env = Env::new("http://127.0.0.1:9");
+    let path = env.store().display().to_string();
+    let o = env.run(&["--json", "token"]);
+    assert_exit(&o, 2);
+    assert_eq!(stdout(&o), "");
+    let json: serde_json::Value = serde_json::from_str(&stderr(&o)).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "error": format!("not signed in: {path} does not exist (run `lwa device-login` or `lwa exchange`)"),
+            "exit": 2,
+        })
+    );
+    assert_eq!(stderr(&o).lines().count(), 1);
+
+    let port = closed_port();
+    let env = Env::new(&format!("http://127.0.0.1:{port}"));
+    env.save("", "Atzr|r", 0);
+    let o = env.run(&["refresh", "--json"]);
+    assert_exit(&o, 3);
+    let json: serde_json::Value = serde_json::from_str(&stderr(&o)).unwrap();
+    assert_eq!(json["exit"], 3);
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("cannot connect to 127.0.0.1:{port}")),
+        "{json}"
+    );
+
+    // A usage error, without echoing what was typed.
+    let o = env.run(&["--json", "--timeout", "0", "token"]);
+    assert_exit(&o, 2);
+    let json: serde_json::Value = serde_json::from_str(&stderr(&o)).unwrap();
+    assert_eq!(json["exit"], 2);
+    assert!(
+        json["error"].as_str().unwrap().contains("--timeout"),
+        "{json}"
+    );
+}
+
+/// Issue 11.3: every command honours --json or refuses it; none drops it silently.
+#[test]
+fn json_is_honoured_or_refused_by_every_command() {
+    let env = Env::new("http://127.0.0.1:9");
+    let expires_at = now() + 3600;
+    env.save("Atza|stored", "Atzr|r", expires_at);
+    let o = env.run(&["token", "--json"]);
+    assert_exit(&o, 0);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["access_token"], "Atza|stored");
+    assert_eq!(json["token_type"], "bearer");
+    assert_eq!(json["expires_at"], expires_at);
+    assert!(
+        (3590..=3600).contains(&json["expires_in"].as_u64().unwrap()),
+        "{json}"
+    );
+
+    for command in [
+        &["demo", "--json"][..],
+        &["mock-server", "--json", "--port", "0"],
+    ] {
+        let o = within(bare().args(command), Duration::from_secs(30));
+        assert_exit(&o, 2);
+        let json: serde_json::Value =
+            serde_json::from_str(&stderr(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+        assert_eq!(json["exit"], 2);
+        assert!(json["error"].as_str().unwrap().contains("--json"), "{json}");
+    }
 }

@@ -1,12 +1,14 @@
 //! `lwa`: get and keep Login-with-Amazon tokens from the command line.
 //!
 //! Exit codes: 0 success; 1 LWA answered with an OAuth error; 2 usage or configuration
-//! error (a refused store included); 3 network, TLS, timeout or protocol failure, a store
-//! lock held too long by another lwa, or a closed or full stdout (reported after the store
-//! was saved). Every other failure leaves the token store as it was. Without `--json`,
-//! tokens and secrets never appear in the output; `lwa token` prints the access token
-//! alone, which is its job. Whatever a server said is printed with its control characters
-//! escaped; usage errors do not repeat what was typed.
+//! error (a refused store and not being signed in included); 3 network, TLS, timeout or
+//! protocol failure, a store lock held too long by another lwa, or a closed or full stdout
+//! (reported after the store was saved). Every other failure leaves the token store as it
+//! was. Errors say what to do; with `--json` they are one JSON object on stderr,
+//! `{"error": ..., "exit": N}`. Without `--json`, tokens and secrets never appear in the
+//! output; `lwa token` prints the access token alone, which is its job. Whatever a server
+//! said is printed with its control characters escaped; usage errors do not repeat what
+//! was typed.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -19,7 +21,7 @@ use lwa_std::core::endpoint::{Endpoint, Region};
 use lwa_std::core::pkce::{CHALLENGE_METHOD, CodeVerifier};
 use lwa_std::core::secret::Secret;
 use lwa_std::core::session::{AuthorizationCode, Config, Linking, TokenStore, Tokens};
-use lwa_std::driver::{Driver, DriverError, Event, Restore};
+use lwa_std::driver::{Driver, DriverError, Event, Refusal, Restore};
 use lwa_std::store::{FileStore, SessionStore, StoreError, StoredTokens};
 use zeroize::Zeroizing;
 
@@ -315,37 +317,66 @@ impl From<StoreError> for Fail {
 fn main() -> ExitCode {
     let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return usage_error(&e),
+        Err(e) => return usage_error(&e, json_requested()),
     };
-    if let Err(fail) = secret_from_stdin(&mut cli) {
-        errln!("lwa: {}", escaped(fail.message()));
-        return ExitCode::from(fail.code());
-    }
-    match run(cli) {
+    let json = cli.global.json;
+    let result = secret_from_stdin(&mut cli).and_then(|()| run(cli));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Fail::Silent(code)) => ExitCode::from(code),
-        Err(fail) => {
-            errln!("lwa: {}", escaped(fail.message()));
-            ExitCode::from(fail.code())
-        }
+        Err(fail) => report(&fail, json),
     }
+}
+
+/// Whether `--json` is on the command line (for errors found before it is parsed).
+fn json_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
+/// Reports a failure on stderr (`lwa: message`, or with `--json` one JSON object
+/// `{"error": message, "exit": code}`) and returns its exit code.
+fn report(fail: &Fail, json: bool) -> ExitCode {
+    let code = fail.code();
+    match fail {
+        Fail::Silent(_) => {}
+        _ if json => errln!(
+            "{}",
+            serde_json::json!({"error": escaped(fail.message()), "exit": code})
+        ),
+        _ => errln!("lwa: {}", escaped(fail.message())),
+    }
+    ExitCode::from(code)
 }
 
 /// Reports a command line clap refused, without echoing what was typed: a token pasted
 /// where no argument belongs must not be printed back. Flag names, valid values and the
 /// usage line are ours and are shown.
-fn usage_error(e: &clap::Error) -> ExitCode {
+fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    // These carry only our own flag and subcommand names: clap's text is shown as it is.
-    if matches!(
+    let ours = matches!(
         e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            | ErrorKind::MissingRequiredArgument
+        ErrorKind::MissingRequiredArgument
             | ErrorKind::MissingSubcommand
             | ErrorKind::ArgumentConflict
-    ) {
+    );
+    if json && ours {
+        // clap's first line: our own flag and subcommand names only.
+        let text = e.render().to_string();
+        let first = text.lines().next().unwrap_or_default();
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        return report(&Fail::Config(message.to_owned()), true);
+    }
+    // These carry only our own flag and subcommand names: clap's text is shown as it is.
+    if ours
+        || matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
         let _ = e.print();
         return if e.use_stderr() {
             ExitCode::from(2)
@@ -381,6 +412,10 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     }
     if let Some(ContextValue::Strings(suggested)) = e.get(ContextKind::SuggestedSubcommand) {
         message.push_str(&format!(" (did you mean {}?)", suggested.join(" or ")));
+    }
+    if json {
+        let message = message.strip_prefix("error: ").unwrap_or(&message);
+        return report(&Fail::Config(message.to_owned()), true);
     }
     errln!("{}", escaped(&message));
     if let Some(ContextValue::StyledStr(usage)) = e.get(ContextKind::Usage) {
@@ -445,6 +480,10 @@ fn run(cli: Cli) -> Result<(), Fail> {
     let g = &cli.global;
     match &cli.command {
         Command::Pkce => pkce(g),
+        Command::MockServer(_) | Command::Demo if g.json => Err(Fail::Config(
+            "--json: mock-server and demo print for people and have no JSON output; drop --json"
+                .into(),
+        )),
         Command::MockServer(args) => mock_server(args),
         Command::Demo => demo(g),
         Command::Exchange {
@@ -722,23 +761,89 @@ fn store_failure(e: DriverError<StoreError>) -> Fail {
     }
 }
 
+/// What the command was doing, for the advice in its errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Doing {
+    /// Refreshing (refresh, token).
+    Refresh,
+    /// Trading an authorization code (exchange).
+    Exchange,
+    /// Code-based linking (device-login).
+    Linking,
+}
+
+/// What an OAuth error means for the person at the command, and what to do.
+fn refusal(refusal: &Refusal, doing: Doing) -> Fail {
+    let advice = match (refusal.code.as_str(), doing) {
+        ("invalid_grant", Doing::Refresh) => {
+            "; the refresh token is no longer valid (the device was removed or the token \
+             revoked): sign in again with `lwa device-login` or `lwa exchange`"
+        }
+        ("invalid_grant", Doing::Exchange) => {
+            "; the code was used already, expired, or does not match --redirect-uri or \
+             --code-verifier: get a new authorization code"
+        }
+        ("invalid_client" | "unauthorized_client", _) => {
+            "; check --client-id (or LWA_CLIENT_ID) and --client-secret against the security \
+             profile"
+        }
+        _ => "",
+    };
+    Fail::OAuth(format!("{refusal}{advice}"))
+}
+
+/// A failed exchange, naming the server and what to check.
+fn client_failure(ctx: &Ctx, e: ClientError) -> Fail {
+    use rustls::{CertificateError, InvalidMessage};
+    let endpoint = ctx.client.endpoint();
+    let at = format!("{}:{}", endpoint.host(), endpoint.port());
+    match &e {
+        ClientError::Connect(io) => Fail::Network(format!(
+            "cannot connect to {at}: {io}; is the server running, and are --endpoint and \
+             --region right?"
+        )),
+        ClientError::Tls(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
+            Fail::Network(format!(
+                "{e}; the certificate of {at} is not from a CA lwa trusts: if the server uses \
+                 a private CA (a test server, a proxy), pass it with --ca-file"
+            ))
+        }
+        ClientError::Tls(rustls::Error::InvalidMessage(InvalidMessage::InvalidContentType)) => {
+            Fail::Network(format!(
+                "{e}; {at} does not speak TLS (a plain-HTTP port?): for a local server use \
+                 http://"
+            ))
+        }
+        ClientError::Timeout => Fail::Network(format!(
+            "timed out talking to {at} (see --timeout and --exchange-timeout)"
+        )),
+        _ => Fail::from(e),
+    }
+}
+
 /// What a failed run of the session means for the person at the command.
-fn failure(ctx: &Ctx, e: DriverError<SaveError>) -> Fail {
+fn failure(ctx: &Ctx, e: DriverError<SaveError>, doing: Doing) -> Fail {
     match e {
         DriverError::SignInRequired => Fail::Config(format!(
             "not signed in: no refresh token stored in {} (run `lwa device-login` or `lwa exchange`)",
             ctx.store.path().display()
         )),
         DriverError::Stopped(reason) => Fail::OAuth(reason.to_string()),
-        DriverError::Refused(refusal) => Fail::OAuth(refusal.to_string()),
-        DriverError::Failed(e) => Fail::from(e),
+        DriverError::Refused(r) => refusal(&r, doing),
+        DriverError::Failed(e) => client_failure(ctx, e),
         DriverError::Store(SaveError::Store(e)) => Fail::from(e),
         DriverError::Store(SaveError::NotAToken) => {
             Fail::Network("the answer holds a token with characters no token has: refused".into())
         }
-        e @ (DriverError::GaveUp { .. } | DriverError::NotReady { .. }) => {
-            Fail::Network(e.to_string())
+        DriverError::GaveUp { failing_for, last } => {
+            let last = client_failure(ctx, last);
+            Fail::Network(format!(
+                "gave up after {} of failed requests with no usable code: {}",
+                span(failing_for.as_secs()),
+                last.message()
+            ))
         }
+        e @ DriverError::NotReady { .. } => Fail::Network(e.to_string()),
         e => Fail::Config(e.to_string()),
     }
 }
@@ -758,7 +863,7 @@ fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -
     });
     let access = driver
         .token_once(&mut |_| {})
-        .map_err(|e| failure(ctx, e))?;
+        .map_err(|e| failure(ctx, e, Doing::Exchange))?;
     if driver.session().refresh_token().is_none() {
         return Err(Fail::Network(
             "the answer has no refresh token: nothing saved".into(),
@@ -778,7 +883,7 @@ fn refresh(ctx: &Ctx, refresh_token: Option<&str>) -> Result<(), Fail> {
     }
     let access = driver
         .token_once(&mut |_| {})
-        .map_err(|e| failure(ctx, e))?;
+        .map_err(|e| failure(ctx, e, Doing::Refresh))?;
     print_fresh(ctx, &Fresh::of(&driver, access), "refreshed")
 }
 
@@ -791,9 +896,21 @@ fn token(ctx: &Ctx) -> Result<(), Fail> {
     };
     let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
     let client_id = ctx.client_id(Some(&stored))?;
-    let serve = |token: &str| {
-        if !ctx.verbose {
-            outln!("{}", printable(token)?)?;
+    let serve = |driver: &Driver<'_, Checked>, token: Zeroizing<String>| {
+        printable(&token)?;
+        if ctx.json {
+            let fresh = Fresh::of(driver, token);
+            outln!(
+                "{}",
+                serde_json::json!({
+                    "access_token": fresh.access.as_str(),
+                    "token_type": "bearer",
+                    "expires_in": fresh.expires_in,
+                    "expires_at": fresh.expires_at,
+                })
+            )?;
+        } else if !ctx.verbose {
+            outln!("{}", token.as_str())?;
         }
         Ok(())
     };
@@ -802,7 +919,7 @@ fn token(ctx: &Ctx) -> Result<(), Fail> {
     let mut driver = open(ctx, ctx.config(&client_id), Restore::Tokens, false)?;
     if let Some(token) = driver.ready_token() {
         ctx.say("  the stored access token is valid for more than 10 minutes: no request sent")?;
-        return serve(&token);
+        return serve(&driver, token);
     }
     drop(driver);
     // Under the lock: another lwa may have refreshed while this one waited for it.
@@ -814,13 +931,13 @@ fn token(ctx: &Ctx) -> Result<(), Fail> {
                 sent = true;
             }
         })
-        .map_err(|e| failure(ctx, e))?;
+        .map_err(|e| failure(ctx, e, Doing::Refresh))?;
     ctx.say(if sent {
         "  the stored access token expired or expires within 10 minutes: refreshed first"
     } else {
         "  another lwa refreshed the stored access token meanwhile: no request sent"
     })?;
-    serve(&token)
+    serve(&driver, token)
 }
 
 fn device_login(
@@ -887,7 +1004,7 @@ fn device_login(
         COUNTDOWN_OPEN.store(false, std::sync::atomic::Ordering::SeqCst);
         errln!();
     }
-    let access = result.map_err(|e| failure(ctx, e))?;
+    let access = result.map_err(|e| failure(ctx, e, Doing::Linking))?;
     print_fresh(ctx, &Fresh::of(&driver, access), "signed in")
 }
 
