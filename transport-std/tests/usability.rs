@@ -429,3 +429,79 @@ fn json_is_honoured_or_refused_by_every_command() {
         assert!(json["error"].as_str().unwrap().contains("--json"), "{json}");
     }
 }
+
+/// Issue 11.4: a variable set but empty counts as unset: `LWA_STORE=` no longer makes every
+/// command fail, even with --store, and each variable empty gives what it gives unset.
+#[test]
+fn empty_environment_variables_count_as_unset() {
+    let env = Env::new("http://127.0.0.1:9");
+    env.save("Atza|a", "Atzr|r", now() + 3600);
+    let o = env
+        .command()
+        .env("LWA_STORE", "")
+        .arg("status")
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    assert!(
+        stdout(&o).ends_with(&format!("store: {}\n", env.store().display())),
+        "{}",
+        stdout(&o)
+    );
+
+    let home = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str]); 6] = [
+        ("LWA_STORE", &["status"]),
+        ("LWA_CLIENT_ID", &["refresh", "--refresh-token", "Atzr|x"]),
+        (
+            "LWA_CLIENT_SECRET",
+            &[
+                "exchange",
+                "--code",
+                "c",
+                "--redirect-uri",
+                "u",
+                "--client-id",
+                "x",
+            ],
+        ),
+        (
+            "LWA_CODE",
+            &["exchange", "--redirect-uri", "u", "--client-id", "x"],
+        ),
+        ("LWA_REFRESH_TOKEN", &["refresh", "--client-id", "x"]),
+        (
+            "LWA_CODE_VERIFIER",
+            &[
+                "exchange",
+                "--code",
+                "c",
+                "--redirect-uri",
+                "u",
+                "--client-id",
+                "x",
+            ],
+        ),
+    ];
+    for (var, args) in cases {
+        let run = |empty: bool| {
+            let mut c = bare();
+            c.env("HOME", home.path())
+                .env_remove("XDG_CONFIG_HOME")
+                .args(["--endpoint", "http://127.0.0.1:9"]);
+            if var != "LWA_STORE" {
+                c.arg("--store").arg(env.dir.path().join("empty.json"));
+            }
+            if empty {
+                c.env(var, "");
+            }
+            c.args(args).output().unwrap()
+        };
+        let (unset, empty) = (run(false), run(true));
+        assert_eq!(
+            (empty.status.code(), stdout(&empty), stderr(&empty)),
+            (unset.status.code(), stdout(&unset), stderr(&unset)),
+            "{var}"
+        );
+    }
+}

@@ -315,7 +315,10 @@ impl From<StoreError> for Fail {
 }
 
 fn main() -> ExitCode {
-    let mut cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    let mut cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e, json_requested()),
     };
@@ -325,6 +328,29 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(fail) => report(&fail, json),
     }
+}
+
+/// The command line's definition, where a variable set but empty counts as unset
+/// (`LWA_STORE=` in a script or a unit file means "no store given", not "the store ''"):
+/// such an argument loses its variable before parsing.
+fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    fn unbind_empty(arg: clap::Arg) -> clap::Arg {
+        let empty = arg
+            .get_env()
+            .and_then(std::env::var_os)
+            .is_some_and(|v| v.is_empty());
+        if empty { arg.env(None) } else { arg }
+    }
+    let mut cmd = Cli::command().mut_args(unbind_empty);
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(name, |sub| sub.mut_args(unbind_empty));
+    }
+    cmd
 }
 
 /// Whether `--json` is on the command line (for errors found before it is parsed).
