@@ -46,16 +46,23 @@ impl Env {
 
     /// `lwa` with a clean environment, UTC, this store and endpoint.
     fn command(&self) -> Command {
+        let mut c = self.local();
+        c.arg("--endpoint").arg(&self.origin);
+        c
+    }
+
+    /// `lwa` with a clean environment, UTC and this store, for the commands that send
+    /// nothing (status, logout).
+    fn local(&self) -> Command {
         let mut c = bare();
-        c.arg("--endpoint")
-            .arg(&self.origin)
-            .arg("--store")
-            .arg(self.store());
+        c.arg("--store").arg(self.store());
         c
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
+        let sends = !matches!(args.first(), Some(&"status" | &"logout"));
+        let mut c = if sends { self.command() } else { self.local() };
+        c.args(args).output().unwrap()
     }
 
     fn save(&self, access: &str, refresh: &str, expires_at: u64) {
@@ -159,7 +166,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
 
     // The local time zone, from TZ.
     let o = env
-        .command()
+        .local()
         .env("TZ", "XST-05:30")
         .arg("status")
         .output()
@@ -437,7 +444,7 @@ fn empty_environment_variables_count_as_unset() {
     let env = Env::new("http://127.0.0.1:9");
     env.save("Atza|a", "Atzr|r", now() + 3600);
     let o = env
-        .command()
+        .local()
         .env("LWA_STORE", "")
         .arg("status")
         .output()
@@ -486,11 +493,10 @@ fn empty_environment_variables_count_as_unset() {
     for (var, args) in cases {
         let run = |empty: bool| {
             let mut c = bare();
-            c.env("HOME", home.path())
-                .env_remove("XDG_CONFIG_HOME")
-                .args(["--endpoint", "http://127.0.0.1:9"]);
+            c.env("HOME", home.path()).env_remove("XDG_CONFIG_HOME");
             if var != "LWA_STORE" {
-                c.arg("--store").arg(env.dir.path().join("empty.json"));
+                c.args(["--endpoint", "http://127.0.0.1:9", "--store"])
+                    .arg(env.dir.path().join("empty.json"));
             }
             if empty {
                 c.env(var, "");
@@ -504,4 +510,93 @@ fn empty_environment_variables_count_as_unset() {
             "{var}"
         );
     }
+}
+
+/// Issue 11.1: a subcommand's help lists its own options, then the global options it uses
+/// under their own heading; options it does not use are neither listed nor accepted.
+#[test]
+fn help_separates_global_options_and_subcommands_refuse_what_they_ignore() {
+    let o = bare().args(["pkce", "--help"]).output().unwrap();
+    assert_exit(&o, 0);
+    assert_eq!(
+        stdout(&o),
+        "Print a new PKCE code_verifier and its S256 code_challenge\n\
+         \n\
+         Usage: lwa pkce [OPTIONS]\n\
+         \n\
+         Options:\n  -h, --help  Print help\n\
+         \n\
+         Global options:\n      --json  Print the result as one JSON object on stdout\n"
+    );
+
+    /// The long option names of a help section, in order.
+    fn section(help: &str, heading: &str) -> Vec<String> {
+        help.split("\n\n")
+            .find(|part| part.starts_with(heading))
+            .unwrap_or_else(|| panic!("no {heading:?} in {help}"))
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                line.split_whitespace()
+                    .find(|w| w.starts_with("--"))
+                    .map(|w| w.trim_end_matches(',').to_owned())
+            })
+            .collect()
+    }
+    let help = stdout(&bare().args(["exchange", "-h"]).output().unwrap());
+    assert_eq!(
+        section(&help, "Options:"),
+        ["--code", "--redirect-uri", "--code-verifier", "--help"]
+    );
+    assert_eq!(
+        section(&help, "Global options:"),
+        [
+            "--region",
+            "--endpoint",
+            "--ca-file",
+            "--timeout",
+            "--exchange-timeout",
+            "--lock-timeout",
+            "--store",
+            "--client-id",
+            "--client-secret",
+            "--json"
+        ]
+    );
+    let help = stdout(&bare().args(["status", "-h"]).output().unwrap());
+    assert_eq!(section(&help, "Global options:"), ["--store", "--json"]);
+    let help = stdout(&bare().args(["mock-server", "-h"]).output().unwrap());
+    assert_eq!(
+        section(&help, "Global options:"),
+        ["--client-id", "--client-secret"]
+    );
+    let help = stdout(&bare().args(["demo", "-h"]).output().unwrap());
+    assert!(!help.contains("Global options:"), "{help}");
+
+    // Given anyway, before or after the subcommand: refused, naming the option.
+    let o = bare().args(["pkce", "--region", "eu"]).output().unwrap();
+    assert_exit(&o, 2);
+    assert_eq!(stderr(&o), "lwa: --region: `lwa pkce` does not use it\n");
+    let o = within(
+        bare().args(["--store", "/tmp/x.json", "demo"]),
+        Duration::from_secs(60),
+    );
+    assert_exit(&o, 2);
+    assert_eq!(stderr(&o), "lwa: --store: `lwa demo` does not use it\n");
+    let o = within(
+        bare().args(["mock-server", "--port", "0", "--timeout", "5"]),
+        Duration::from_secs(10),
+    );
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        "lwa: --timeout: `lwa mock-server` does not use it\n"
+    );
+    // A variable is not an option given: one environment serves every subcommand.
+    let o = bare()
+        .env("LWA_STORE", "/tmp/x.json")
+        .arg("pkce")
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
 }

@@ -110,46 +110,69 @@ struct Cli {
 #[derive(Args, Debug, Clone)]
 struct Global {
     /// LWA region.
-    #[arg(long, global = true, value_enum, default_value_t = RegionArg::Na)]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = RegionArg::Na)]
     region: RegionArg,
     /// Origin overriding the region, scheme://host[:port]; http:// only for loopback hosts.
-    #[arg(long, global = true, value_name = "ORIGIN")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ORIGIN"
+    )]
     endpoint: Option<String>,
     /// Extra trusted CA certificates (PEM).
-    #[arg(long, global = true, value_name = "PEM")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PEM"
+    )]
     ca_file: Option<PathBuf>,
     /// Connect, read and write timeout in seconds.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10,
+    #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
     /// Bound in seconds on a whole exchange: connecting, the TLS handshake, writing the
     /// request and reading the answer all end by it.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60,
+    #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     exchange_timeout: u64,
     /// How long to wait, in seconds, for another lwa that is updating the store; a valid
     /// stored token is served without waiting.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 75,
+    #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 75,
           value_parser = clap::value_parser!(u64).range(0..=3600))]
     lock_timeout: u64,
     /// Token store [default: $LWA_STORE, else <config dir>/lwa/tokens.json].
-    #[arg(long, global = true, value_name = "PATH", env = "LWA_STORE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH",
+        env = "LWA_STORE"
+    )]
     store: Option<PathBuf>,
     /// Client ID [default: $LWA_CLIENT_ID, else the store's].
-    #[arg(long, global = true, value_name = "ID", env = "LWA_CLIENT_ID")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ID",
+        env = "LWA_CLIENT_ID"
+    )]
     client_id: Option<String>,
     /// Client secret, for clients that have one [default: $LWA_CLIENT_SECRET]; `-` reads it
     /// from stdin.
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         value_name = "SECRET",
         env = "LWA_CLIENT_SECRET",
         hide_env_values = true
     )]
     client_secret: Option<String>,
     /// Print the result as one JSON object on stdout.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
 }
 
@@ -202,11 +225,14 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(0..=86400))]
         retry_for: u64,
     },
-    /// Say whether the store holds a sign-in: client ID, access-token expiry, store path
-    /// (exit 2 when not signed in). Nothing is sent.
+    /// Say whether the store holds a sign-in, for which client, until when.
+    ///
+    /// Prints the client ID, when the access token expires (a local date and "in 47 min")
+    /// and the store's path; exit 0 when signed in, 2 when not. Nothing is sent.
     Status,
-    /// Forget the stored tokens (delete the store). The device stays linked in the Amazon
-    /// account until it is removed there.
+    /// Forget the stored tokens (delete the store).
+    ///
+    /// The device stays linked in the Amazon account until it is removed there.
     Logout,
     /// Print a new PKCE code_verifier and its S256 code_challenge.
     Pkce,
@@ -315,15 +341,17 @@ impl From<StoreError> for Fail {
 }
 
 fn main() -> ExitCode {
-    let parsed = command()
-        .try_get_matches()
-        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
-    let mut cli = match parsed {
-        Ok(cli) => cli,
+    let parsed = command().try_get_matches().and_then(|matches| {
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map(|cli| (cli, matches))
+    });
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => return usage_error(&e, json_requested()),
     };
     let json = cli.global.json;
-    let result = secret_from_stdin(&mut cli).and_then(|()| run(cli));
+    let result = refuse_unused_globals(&matches)
+        .and_then(|()| secret_from_stdin(&mut cli))
+        .and_then(|()| run(cli));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(fail) => report(&fail, json),
@@ -343,14 +371,74 @@ fn command() -> clap::Command {
         if empty { arg.env(None) } else { arg }
     }
     let mut cmd = Cli::command().mut_args(unbind_empty);
+    // Global options are copied into each subcommand here, so that each can hide those
+    // it does not use.
+    cmd.build();
     let names: Vec<String> = cmd
         .get_subcommands()
         .map(|c| c.get_name().to_owned())
         .collect();
     for name in names {
-        cmd = cmd.mut_subcommand(name, |sub| sub.mut_args(unbind_empty));
+        let used = globals_of(&name);
+        cmd = cmd.mut_subcommand(&name, |sub| {
+            sub.mut_args(|arg| {
+                let id = arg.get_id().as_str();
+                let hide = GLOBALS.contains(&id) && !used.contains(&id);
+                unbind_empty(arg).hide(hide)
+            })
+        });
     }
     cmd
+}
+
+/// The global options, by id (clap's ids are the field names).
+const GLOBALS: [&str; 10] = [
+    "region",
+    "endpoint",
+    "ca_file",
+    "timeout",
+    "exchange_timeout",
+    "lock_timeout",
+    "store",
+    "client_id",
+    "client_secret",
+    "json",
+];
+
+/// The global options a subcommand uses; the others are hidden from its help and refused
+/// on its command line.
+fn globals_of(subcommand: &str) -> &'static [&'static str] {
+    match subcommand {
+        "status" => &["store", "json"],
+        "logout" => &["store", "lock_timeout", "json"],
+        "pkce" => &["json"],
+        // The look-alike's own client: the one it accepts.
+        "mock-server" => &["client_id", "client_secret"],
+        "demo" => &[],
+        // exchange, refresh, token, device-login.
+        _ => &GLOBALS,
+    }
+}
+
+/// Refuses a global option given on the command line to a subcommand that does not use it
+/// (variables are not refused: one environment serves every subcommand).
+fn refuse_unused_globals(matches: &clap::ArgMatches) -> Result<(), Fail> {
+    let Some((name, sub)) = matches.subcommand() else {
+        return Ok(());
+    };
+    let used = globals_of(name);
+    for id in GLOBALS {
+        let given = [matches, sub]
+            .iter()
+            .any(|m| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine));
+        if given && !used.contains(&id) {
+            return Err(Fail::Config(format!(
+                "--{}: `lwa {name}` does not use it",
+                id.replace('_', "-")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `--json` is on the command line (for errors found before it is parsed).
@@ -506,10 +594,6 @@ fn run(cli: Cli) -> Result<(), Fail> {
     let g = &cli.global;
     match &cli.command {
         Command::Pkce => pkce(g),
-        Command::MockServer(_) | Command::Demo if g.json => Err(Fail::Config(
-            "--json: mock-server and demo print for people and have no JSON output; drop --json"
-                .into(),
-        )),
         Command::MockServer(args) => mock_server(args),
         Command::Demo => demo(g),
         Command::Exchange {
