@@ -600,3 +600,241 @@ fn help_separates_global_options_and_subcommands_refuse_what_they_ignore() {
         .unwrap();
     assert_exit(&o, 0);
 }
+
+/// Reads a child's lines on a thread of its own, so that it never blocks writing.
+fn line_reader(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead as _;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// The next line, within 30 s.
+#[track_caller]
+fn next_line(rx: &std::sync::mpsc::Receiver<String>) -> String {
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("a line within 30 s")
+}
+
+/// GET `url` (https://localhost:PORT/...) trusting the CA in `ca_file` only.
+fn https_get(url: &str, ca_file: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    use std::sync::Arc;
+    let rest = url.strip_prefix("https://localhost:").unwrap();
+    let (port, target) = rest.split_at(rest.find('/').unwrap());
+    let pem = std::fs::read(ca_file).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    let cert: rustls::pki_types::CertificateDer<'static> =
+        rustls::pki_types::pem::PemObject::from_pem_slice(&pem).unwrap();
+    roots.add(cert).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(config), "localhost".try_into().unwrap()).unwrap();
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
+    stream
+        .write_all(
+            format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Stops a child process however the test ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Issue 11.5: `lwa mock-server --tls` with its own client ID and secret: the other
+/// commands work against it with them (and fail with another secret), it logs one line
+/// per request without secrets, its printed approve command names the CA file it wrote,
+/// and that file is gone after it stops.
+#[test]
+fn the_mock_server_takes_a_client_logs_requests_and_its_approve_command_works() {
+    const ID: &str = "amzn1.application-oa2-client.custom";
+    let mut server = Running(
+        bare()
+            .args([
+                "mock-server",
+                "--tls",
+                "--port",
+                "0",
+                "--poll-interval",
+                "1",
+                "--client-id",
+                ID,
+                "--client-secret",
+                "s3cr3t",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let out = line_reader(server.0.stdout.take().unwrap());
+    let origin = next_line(&out)
+        .strip_prefix("LWA look-alike at ")
+        .unwrap()
+        .to_owned();
+    assert_eq!(next_line(&out), format!("client ID: {ID}"));
+    let ca_line = next_line(&out);
+    let ca = ca_line
+        .strip_prefix("CA certificate: ")
+        .and_then(|l| {
+            l.strip_suffix(" (pass it with --ca-file; deleted when the look-alike stops)")
+        })
+        .unwrap_or_else(|| panic!("{ca_line}"))
+        .to_owned();
+    let approve = next_line(&out);
+    let url = approve
+        .strip_prefix(&format!("approve a device code: curl --cacert {ca} '"))
+        .and_then(|l| l.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("{approve}"))
+        .to_owned();
+    assert_eq!(url, format!("{origin}/mock/approve?user_code=CODE"));
+    assert_eq!(next_line(&out), "stop with Ctrl-C");
+
+    let env = Env::new(&origin);
+    let client = |c: &mut Command| {
+        c.args([
+            "--ca-file",
+            &ca,
+            "--client-id",
+            ID,
+            "--client-secret",
+            "s3cr3t",
+        ]);
+    };
+    let mut login = env.command();
+    client(&mut login);
+    let mut login = Running(
+        login
+            .args(["device-login", "--product-id", "p", "--serial", "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let login_err = line_reader(login.0.stderr.take().unwrap());
+    let code = loop {
+        if let Some(code) = next_line(&login_err)
+            .trim()
+            .strip_prefix("and enter the code:")
+        {
+            break code.trim().to_owned();
+        }
+    };
+    // The printed command, as printed, with the code filled in.
+    let answer = https_get(&url.replace("CODE", &code), &ca);
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert!(login.0.wait().unwrap().success());
+    let mut refresh = env.command();
+    client(&mut refresh);
+    assert_exit(&refresh.arg("refresh").output().unwrap(), 0);
+    let o = env
+        .command()
+        .args([
+            "--ca-file",
+            &ca,
+            "--client-id",
+            ID,
+            "--client-secret",
+            "wrong",
+            "refresh",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&o, 1);
+    assert!(stderr(&o).contains("invalid_client"), "{}", stderr(&o));
+
+    // One line per request answered, in order, without secrets or codes.
+    let mut log = Vec::new();
+    while let Ok(line) = out.recv_timeout(Duration::from_millis(500)) {
+        log.push(line);
+    }
+    let text = log.join("\n");
+    for secret in ["s3cr3t", "Atzr|", "Atza|", &code] {
+        assert!(!text.contains(secret), "{secret} in\n{text}");
+    }
+    let pending = "POST /auth/o2/token grant_type=device_code -> 400 authorization_pending";
+    let without_pending: Vec<&str> = log
+        .iter()
+        .map(String::as_str)
+        .filter(|l| *l != pending)
+        .collect();
+    assert_eq!(
+        without_pending,
+        [
+            "POST /auth/O2/create/codepair -> 200 code pair",
+            "GET /mock/approve -> 200 approved",
+            "POST /auth/o2/token grant_type=device_code -> 200 tokens",
+            "POST /auth/o2/token grant_type=refresh_token -> 200 tokens",
+            "POST /auth/o2/token grant_type=refresh_token -> 401 invalid_client",
+        ],
+        "{text}"
+    );
+
+    // Stopped: the CA file it wrote is deleted.
+    assert!(std::path::Path::new(&ca).exists());
+    Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    while server.0.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!std::path::Path::new(&ca).exists(), "{ca} left behind");
+}
+
+/// Issue 11.5: a PKCE code verifier shorter than 43 or longer than 128 characters is
+/// refused before anything is sent.
+#[test]
+fn a_code_verifier_of_the_wrong_length_is_refused_before_sending() {
+    use lwa_std::mock::{MockConfig, MockServer};
+    let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
+    let env = Env::new(server.origin());
+    for verifier in ["a".repeat(42), "a".repeat(129)] {
+        let o = env.run(&[
+            "exchange",
+            "--client-id",
+            CLIENT_ID,
+            "--code",
+            "c",
+            "--redirect-uri",
+            "https://example.com/cb",
+            "--code-verifier",
+            &verifier,
+        ]);
+        assert_exit(&o, 2);
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "lwa: --code-verifier: {} characters; a PKCE code verifier has 43 to 128 (make one with `lwa pkce`)\n",
+                verifier.len()
+            )
+        );
+    }
+    assert_eq!(server.requests(), 0);
+}

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lwa_std::client::{Client, Error as ClientError};
 use lwa_std::core::endpoint::{Endpoint, Region};
+use lwa_std::core::error::PkceError;
 use lwa_std::core::pkce::{CHALLENGE_METHOD, CodeVerifier};
 use lwa_std::core::secret::Secret;
 use lwa_std::core::session::{AuthorizationCode, Config, Linking, TokenStore, Tokens};
@@ -594,7 +595,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
     let g = &cli.global;
     match &cli.command {
         Command::Pkce => pkce(g),
-        Command::MockServer(args) => mock_server(args),
+        Command::MockServer(args) => mock_server(g, args),
         Command::Demo => demo(g),
         Command::Exchange {
             code,
@@ -960,6 +961,16 @@ fn failure(ctx: &Ctx, e: DriverError<SaveError>, doing: Doing) -> Fail {
 
 fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -> Result<(), Fail> {
     let client_id = ctx.client_id(ctx.store.load()?.as_ref())?;
+    if let Some(v) = verifier {
+        // A verifier LWA must refuse is refused here, before the code is spent on it.
+        CodeVerifier::new(v).map_err(|e| match e {
+            PkceError::InvalidLength { len } => Fail::Config(format!(
+                "--code-verifier: {len} characters; a PKCE code verifier has 43 to 128 \
+                 (make one with `lwa pkce`)"
+            )),
+            e => Fail::Config(format!("--code-verifier: {e} (make one with `lwa pkce`)")),
+        })?;
+    }
     if verifier.is_none() && ctx.client_secret.is_none() {
         return Err(Fail::Config(
             "no client secret and no --code-verifier: pass one of them".into(),
@@ -1262,11 +1273,50 @@ fn pkce(g: &Global) -> Result<(), Fail> {
     Ok(())
 }
 
+/// The look-alike's log: one line per request answered, escaped (method, path and grant
+/// type are what a client sent). A closed stdout loses the log, nothing else.
 #[cfg(feature = "mock")]
-fn mock_server(args: &MockArgs) -> Result<(), Fail> {
+fn log_request(request: &lwa_std::mock::RequestLog) {
+    let _ = outln!("{}", escaped(&request.to_string()));
+}
+
+/// `text` as one word for a POSIX shell: as it is when it holds nothing the shell would
+/// read, else in single quotes.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,=@%".contains(&b));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// Writes the CA certificate to a new file (never through a file or link already there).
+fn write_new(path: &std::path::Path, pem: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o644);
+    }
+    options.open(path)?.write_all(pem.as_bytes())
+}
+
+#[cfg(feature = "mock")]
+fn mock_server(g: &Global, args: &MockArgs) -> Result<(), Fail> {
     use lwa_std::mock::{Chain, MockConfig, MockServer};
     let defaults = MockConfig::default();
     let config = MockConfig {
+        client_id: g
+            .client_id
+            .clone()
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| defaults.client_id.clone()),
+        client_secret: g.client_secret.clone().filter(|s| !s.is_empty()),
         poll_interval: args.poll_interval,
         rotate_refresh_tokens: args.rotate,
         approve_after_polls: args.approve_after_polls,
@@ -1279,37 +1329,84 @@ fn mock_server(args: &MockArgs) -> Result<(), Fail> {
         } else {
             args.names.clone()
         },
+        on_request: Some(log_request),
         ..defaults
+    };
+    // Listening for the end before a CA file exists, so that none is left behind.
+    #[cfg(unix)]
+    let signals = {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).ok()
     };
     let port = args.port;
     let server = MockServer::start(config.clone(), args.tls, port)
         .map_err(|e| Fail::Config(format!("cannot start the look-alike on port {port}: {e}")))?;
-    outln!("LWA look-alike at {}", server.origin())?;
-    outln!("client ID: {}", config.client_id)?;
+    // The CA file this run made, deleted when it stops; a --ca-out file is the user's.
+    let mut made: Option<PathBuf> = None;
+    let mut ca_file = None;
     if let Some(pem) = server.ca_pem() {
-        let path = args.ca_out.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("lwa-mock-ca-{}.pem", server.port()))
-        });
-        std::fs::write(&path, pem)
-            .map_err(|e| Fail::Config(format!("cannot write {}: {e}", path.display())))?;
-        outln!(
-            "CA certificate: {} (pass it with --ca-file)",
-            path.display()
-        )?;
+        let path = match &args.ca_out {
+            Some(path) => {
+                std::fs::write(path, pem)
+                    .map_err(|e| Fail::Config(format!("cannot write {}: {e}", path.display())))?;
+                path.clone()
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!(
+                    "lwa-mock-ca-{}-{}.pem",
+                    server.port(),
+                    std::process::id()
+                ));
+                write_new(&path, pem)
+                    .map_err(|e| Fail::Config(format!("cannot write {}: {e}", path.display())))?;
+                made = Some(path.clone());
+                path
+            }
+        };
+        ca_file = Some(path);
     }
-    outln!(
-        "approve a device code: curl '{}/mock/approve?user_code=CODE'",
-        server.origin()
-    )?;
+    outln!("LWA look-alike at {}", server.origin())?;
+    outln!("client ID: {}", escaped(&config.client_id))?;
+    match &ca_file {
+        Some(path) => {
+            outln!(
+                "CA certificate: {} (pass it with --ca-file{})",
+                path.display(),
+                if made.is_some() {
+                    "; deleted when the look-alike stops"
+                } else {
+                    ""
+                }
+            )?;
+            outln!(
+                "approve a device code: curl --cacert {} '{}/mock/approve?user_code=CODE'",
+                shell_word(&path.display().to_string()),
+                server.origin()
+            )?;
+        }
+        None => outln!(
+            "approve a device code: curl '{}/mock/approve?user_code=CODE'",
+            server.origin()
+        )?,
+    }
     outln!("stop with Ctrl-C")?;
-    let _ = std::io::stdout().flush();
+    #[cfg(unix)]
+    if let Some(mut signals) = signals
+        && let Some(signal) = signals.forever().next()
+    {
+        if let Some(path) = &made {
+            let _ = std::fs::remove_file(path);
+        }
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
+        std::process::exit(128 + signal);
+    }
     loop {
         std::thread::park();
     }
 }
 
 #[cfg(not(feature = "mock"))]
-fn mock_server(_args: &MockArgs) -> Result<(), Fail> {
+fn mock_server(_g: &Global, _args: &MockArgs) -> Result<(), Fail> {
     Err(Fail::Config(
         "this lwa was built without the `mock` feature".into(),
     ))
