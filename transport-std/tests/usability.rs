@@ -838,3 +838,84 @@ fn a_code_verifier_of_the_wrong_length_is_refused_before_sending() {
     }
     assert_eq!(server.requests(), 0);
 }
+
+/// Issue 11.6: device-login with stderr not a terminal prints the code once, no QR code
+/// and no carriage returns, and a progress line every `--progress-every` seconds.
+#[test]
+fn device_login_without_a_terminal_shows_the_code_once_then_progress_lines() {
+    use lwa_std::mock::{MockConfig, MockServer};
+    let server = MockServer::start(
+        MockConfig {
+            poll_interval: 1,
+            ..MockConfig::default()
+        },
+        false,
+        0,
+    )
+    .unwrap();
+    let env = Env::new(server.origin());
+    let mut login = Running(
+        env.command()
+            .args([
+                "--client-id",
+                CLIENT_ID,
+                "device-login",
+                "--product-id",
+                "p",
+                "--serial",
+                "1",
+                "--progress-every",
+                "1",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let err = line_reader(login.0.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    let code = loop {
+        let line = next_line(&err);
+        lines.push(line.clone());
+        if let Some(code) = line.strip_prefix("  and enter the code:  ") {
+            break code.to_owned();
+        }
+    };
+    // Three progress lines, a second apart, then the user approves.
+    let mut progress = 0;
+    while progress < 3 {
+        let line = next_line(&err);
+        progress += usize::from(line.starts_with("  waiting for you to enter the code ("));
+        lines.push(line);
+    }
+    assert!(server.approve(&code));
+    let status = login.0.wait().unwrap();
+    while let Ok(line) = err.recv_timeout(Duration::from_secs(2)) {
+        lines.push(line);
+    }
+    assert!(status.success(), "{lines:?}");
+    let text = lines.join("\n");
+    assert!(!text.contains('\r'), "{text:?}");
+    assert_eq!(text.matches(&code).count(), 1, "{text}");
+    assert_eq!(
+        lines[..3],
+        [
+            String::new(),
+            format!("  To sign in, open {}/mock/approve", server.origin()),
+            format!("  and enter the code:  {code}"),
+        ],
+        "{text}"
+    );
+    // Only progress lines after the code: `  waiting for you to enter the code (M:SS left)`.
+    for line in &lines[3..] {
+        let left = line
+            .strip_prefix("  waiting for you to enter the code (")
+            .and_then(|l| l.strip_suffix(" left)"))
+            .unwrap_or_else(|| panic!("{line:?} in\n{text}"));
+        let (min, sec) = left.split_once(':').unwrap();
+        assert!(
+            min.parse::<u32>().unwrap() <= 10 && sec.len() == 2,
+            "{line}"
+        );
+    }
+}

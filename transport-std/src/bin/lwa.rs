@@ -225,6 +225,11 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 120,
               value_parser = clap::value_parser!(u64).range(0..=86400))]
         retry_for: u64,
+        /// When stderr is not a terminal (a log, a pipe): a progress line every SECONDS
+        /// while the code waits to be entered, instead of the countdown.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        progress_every: u64,
     },
     /// Say whether the store holds a sign-in, for which client, until when.
     ///
@@ -617,6 +622,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             serial,
             scope,
             retry_for,
+            progress_every,
         } => {
             if scope != "alexa:all" {
                 return Err(Fail::Config(format!(
@@ -628,6 +634,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 product_id,
                 serial,
                 Duration::from_secs(*retry_for),
+                Duration::from_secs(*progress_every),
             )
         }
     }
@@ -1066,6 +1073,7 @@ fn device_login(
     product_id: &str,
     serial: &str,
     retry_for: Duration,
+    progress_every: Duration,
 ) -> Result<(), Fail> {
     let client_id = match &ctx.client_id {
         Some(id) => id.clone(),
@@ -1084,6 +1092,7 @@ fn device_login(
         end_countdown_on_interrupt();
     }
     let mut code_deadline: Option<std::time::Instant> = None;
+    let mut last_progress = std::time::Instant::now();
     let mut last_failure: Option<String> = None;
     let result = driver.token(&mut |event| match event {
         Event::ShowCode {
@@ -1096,19 +1105,25 @@ fn device_login(
             errln!();
             errln!("  To sign in, open {}", escaped(verification_uri));
             errln!("  and enter the code:  {}", escaped(user_code));
-            if let Some(qr) = qr_code(verification_uri) {
+            // A QR code is for a screen; in a log it is noise.
+            if interactive && let Some(qr) = qr_code(verification_uri) {
                 errln!("{qr}");
             }
+            last_progress = std::time::Instant::now();
         }
         Event::Waiting { .. } => {
-            if interactive && let Some(deadline) = code_deadline {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Some(deadline) = code_deadline else {
+                return;
+            };
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let (min, sec) = (left.as_secs() / 60, left.as_secs() % 60);
+            if interactive {
                 COUNTDOWN_OPEN.store(true, std::sync::atomic::Ordering::SeqCst);
-                errp!(
-                    "\r  waiting for you to enter the code ({}:{:02} left)  ",
-                    left.as_secs() / 60,
-                    left.as_secs() % 60
-                );
+                errp!("\r  waiting for you to enter the code ({min}:{sec:02} left)  ");
+            } else if last_progress.elapsed() >= progress_every {
+                // Without a terminal a line cannot be rewritten: one now and then.
+                errln!("  waiting for you to enter the code ({min}:{sec:02} left)");
+                last_progress = std::time::Instant::now();
             }
         }
         Event::Failed(e) => {
@@ -1448,7 +1463,13 @@ fn demo(g: &Global) -> Result<(), Fail> {
     outln!()?;
     outln!("2. device-login: the device asks for a code pair, shows the code, and polls until")?;
     outln!("   the user has entered it (the look-alike approves at once).")?;
-    device_login(&ctx, "demo_device", "DEMO0001", Duration::from_secs(60))?;
+    device_login(
+        &ctx,
+        "demo_device",
+        "DEMO0001",
+        Duration::from_secs(60),
+        Duration::from_secs(30),
+    )?;
     let stored = ctx
         .store
         .load()?
