@@ -1290,7 +1290,6 @@ fn pkce(g: &Global) -> Result<(), Fail> {
 
 /// The look-alike's log: one line per request answered, escaped (method, path and grant
 /// type are what a client sent). A closed stdout loses the log, nothing else.
-#[cfg(feature = "mock")]
 fn log_request(request: &lwa_std::mock::RequestLog) {
     let _ = outln!("{}", escaped(&request.to_string()));
 }
@@ -1321,7 +1320,6 @@ fn write_new(path: &std::path::Path, pem: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(pem.as_bytes())
 }
 
-#[cfg(feature = "mock")]
 fn mock_server(g: &Global, args: &MockArgs) -> Result<(), Fail> {
     use lwa_std::mock::{Chain, MockConfig, MockServer};
     let defaults = MockConfig::default();
@@ -1420,14 +1418,6 @@ fn mock_server(g: &Global, args: &MockArgs) -> Result<(), Fail> {
     }
 }
 
-#[cfg(not(feature = "mock"))]
-fn mock_server(_g: &Global, _args: &MockArgs) -> Result<(), Fail> {
-    Err(Fail::Config(
-        "this lwa was built without the `mock` feature".into(),
-    ))
-}
-
-#[cfg(feature = "mock")]
 fn demo(g: &Global) -> Result<(), Fail> {
     use lwa_std::mock::{MockConfig, MockServer};
 
@@ -1527,11 +1517,4 @@ fn demo(g: &Global) -> Result<(), Fail> {
     server.shutdown();
     outln!("Done. Against Amazon, drop --endpoint and pass your own --client-id.")?;
     Ok(())
-}
-
-#[cfg(not(feature = "mock"))]
-fn demo(_g: &Global) -> Result<(), Fail> {
-    Err(Fail::Config(
-        "this lwa was built without the `mock` feature".into(),
-    ))
 }
