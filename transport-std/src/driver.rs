@@ -444,6 +444,7 @@ impl<'c, S: TokenStore> Driver<'c, S> {
 
     /// The access token the session hands out now without sending anything, if it does
     /// (it is valid and not due for a refresh). Nothing is sent, stored or waited for.
+    #[must_use]
     pub fn ready_token(&mut self) -> Option<Zeroizing<String>> {
         let now = self.now();
         match self.session.poll(now) {
