@@ -1,31 +1,44 @@
 //! A blocking driver for lwa-core's [`Session`]: it carries out the session's actions with a
 //! [`Client`], a [`TokenStore`], the system clock and the OS random generator, and sleeps
-//! when told to wait. All decisions stay in the session.
+//! when told to wait. All decisions stay in the session: when to refresh (the 10-minute
+//! margin), which refresh token to keep, when a token expires, what to retry.
+//!
+//! [`Driver::open`] opens a session from a [`FileStore`] in one call: it restores what the
+//! store holds for the client, and saves what the session hands out (every new refresh token
+//! before the access token is used, and every new access token, so that the next run need
+//! not refresh).
 //!
 //! ```no_run
 //! use lwa_std::client::Client;
 //! use lwa_std::core::endpoint::{Endpoint, Region};
-//! use lwa_std::core::session::{Config, Session};
-//! use lwa_std::driver::Driver;
-//! use lwa_std::store::{FileStore, SessionStore};
+//! use lwa_std::core::session::Config;
+//! use lwa_std::driver::{Driver, Restore};
+//! use lwa_std::store::FileStore;
 //!
+//! let client = Client::new(&Endpoint::region(Region::Na))?;
 //! let config = Config::new("amzn1.application-oa2-client.abc");
-//! let mut session = Session::new(config);
-//! session.restore_refresh_token("Atzr|...")?;
-//! let store = SessionStore { store: FileStore::new("tokens.json"), client_id: config.client_id.into(), unix_origin: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() };
-//! let mut driver = Driver::new(Client::new(&Endpoint::region(Region::Na))?, session, store);
+//! let mut driver = Driver::open(client, config, FileStore::new("tokens.json"), Restore::Tokens)?;
 //! let token = driver.token(&mut |event| eprintln!("{event:?}"))?;
 //! println!("Authorization: Bearer {}", token.as_str());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! [`Driver::token`] follows the session until it hands out a token, retrying as the
+//! session says (optionally bounded by [`Driver::give_up_after`]); [`Driver::token_once`]
+//! makes at most one request and reports its failure instead of retrying, for commands a
+//! person runs.
 
 use std::fmt;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
-use lwa_core::session::{Action, Instant, Session, SessionError, StopReason, TokenStore};
+use lwa_core::exchange::Outcome;
+use lwa_core::session::{
+    Action, Config, Instant, Session, SessionError, StopReason, TokenStore, Tokens,
+};
 use zeroize::Zeroizing;
 
 use crate::client::{BUFFER_LEN, Client, Error as ClientError};
+use crate::store::{FileStore, SessionStore, StoreError};
 
 /// What the driver tells its caller along the way (for display or logs; no secrets).
 #[derive(Debug)]
@@ -56,19 +69,41 @@ pub enum Event<'a> {
     Stored,
 }
 
-/// Why [`Driver::token`] returned without a token.
+/// An OAuth error LWA answered with. The description is the server's text: escape it
+/// before it reaches a terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The HTTP status.
+    pub status: u16,
+    /// The OAuth error code (`invalid_grant`, `invalid_client`, ...).
+    pub code: String,
+    /// The `error_description`, if the answer had a non-empty one.
+    pub description: Option<String>,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.description {
+            Some(d) => write!(f, "{}: {d} (HTTP {})", self.code, self.status),
+            None => write!(f, "{} (HTTP {})", self.code, self.status),
+        }
+    }
+}
+
+/// Why [`Driver::token`] or [`Driver::token_once`] returned without a token.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum DriverError<E> {
-    /// No refresh token and no code-based linking: a person must sign in
-    /// (`lwa exchange` or `lwa device-login`).
+    /// No refresh token and no code-based linking: a person must sign in (an
+    /// authorization code, or a session configured for code-based linking).
     SignInRequired,
     /// LWA refused the configuration.
     Stopped(StopReason),
     /// Storing or deleting tokens failed; the session keeps them and retries on the next
     /// call.
     Store(E),
-    /// The session was driven out of order (a bug in the driver).
+    /// The session was driven out of order (a bug in the driver), or a restored token does
+    /// not fit it.
     Session(SessionError),
     /// Requests kept failing for longer than [`Driver::give_up_after`] allows, and no code
     /// shown to the user was still usable.
@@ -78,14 +113,25 @@ pub enum DriverError<E> {
         /// The last failure.
         last: ClientError,
     },
+    /// [`Driver::token_once`]: its one request got no usable answer.
+    Failed(ClientError),
+    /// [`Driver::token_once`]: LWA answered its one request with an OAuth error. Nothing
+    /// was stored or deleted.
+    Refused(Refusal),
+    /// [`Driver::token_once`]: the session has nothing to do for this long (it does not
+    /// wait).
+    NotReady {
+        /// How long the session would wait.
+        wait: Duration,
+    },
 }
 
 impl<E: fmt::Display> fmt::Display for DriverError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::SignInRequired => {
-                f.write_str("not signed in: run `lwa device-login` or `lwa exchange`")
-            }
+            Self::SignInRequired => f.write_str(
+                "not signed in: no refresh token, and the session has no way to sign in by itself",
+            ),
             Self::Stopped(r) => write!(f, "{r}"),
             Self::Store(e) => write!(f, "token store: {e}"),
             Self::Session(e) => write!(f, "session: {e}"),
@@ -94,11 +140,29 @@ impl<E: fmt::Display> fmt::Display for DriverError<E> {
                 "gave up after {} s of failed requests with no usable code: {last}",
                 failing_for.as_secs()
             ),
+            Self::Failed(e) => write!(f, "{e}"),
+            Self::Refused(r) => write!(f, "{r}"),
+            Self::NotReady { wait } => {
+                write!(f, "the session has nothing to do for {} s", wait.as_secs())
+            }
         }
     }
 }
 
 impl<E: fmt::Debug + fmt::Display> std::error::Error for DriverError<E> {}
+
+/// What [`Driver::open`] takes from the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Restore {
+    /// The refresh token and a still valid access token: a token that is not due for a
+    /// refresh is handed out without a request.
+    Tokens,
+    /// The refresh token only: the first request refreshes.
+    RefreshToken,
+    /// Nothing: the session starts signed out (a new sign-in replaces the store).
+    Nothing,
+}
 
 /// Runs a session. See the [module docs](self).
 #[derive(Debug)]
@@ -107,14 +171,19 @@ pub struct Driver<'c, S> {
     session: Session<'c>,
     store: S,
     origin: StdInstant,
+    unix_origin: SystemTime,
     buf: Vec<u8>,
     give_up_after: Option<Duration>,
     /// When the current run of failed requests began.
     failing_since: Option<StdInstant>,
     /// The last failed request's error.
     last_failure: Option<ClientError>,
+    /// The last OAuth error answer (for [`Driver::token_once`]).
+    last_refusal: Option<Refusal>,
     /// Until when the last code shown to the user can still be entered.
     code_usable_until: Option<StdInstant>,
+    /// The expiry of the access token the store holds (restored or last stored).
+    stored_expiry: Option<Instant>,
 }
 
 fn since(origin: StdInstant) -> Instant {
@@ -129,20 +198,157 @@ fn random() -> u32 {
     u32::from_le_bytes(b)
 }
 
+impl<'c> Driver<'c, SessionStore> {
+    /// A driver for the session of `config` over the token store `store`, restoring what
+    /// it holds for `config.client_id` as `restore` says (tokens of another client are left
+    /// alone, as if the store were empty). Reading takes no lock; each write takes it.
+    ///
+    /// # Errors
+    /// [`DriverError::Store`] if the store cannot be read, [`DriverError::Session`] if a
+    /// stored token is longer than the session holds.
+    ///
+    /// ```
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::Endpoint;
+    /// use lwa_std::core::session::Config;
+    /// use lwa_std::driver::{Driver, Restore};
+    /// use lwa_std::store::{FileStore, StoredTokens};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = FileStore::new(dir.path().join("tokens.json"));
+    /// let in_an_hour = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
+    /// file.save(&StoredTokens {
+    ///     client_id: "amzn1.application-oa2-client.abc".into(),
+    ///     access_token: "Atza|stored".into(),
+    ///     refresh_token: "Atzr|stored".into(),
+    ///     token_type: "bearer".into(),
+    ///     expires_at: in_an_hour,
+    /// }).unwrap();
+    /// // Nothing listens on port 9, and nothing needs to: the stored token is good.
+    /// let client = Client::new(&Endpoint::parse_origin("http://127.0.0.1:9").unwrap()).unwrap();
+    /// let config = Config::new("amzn1.application-oa2-client.abc");
+    /// let mut driver = Driver::open(client, config, file, Restore::Tokens).unwrap();
+    /// assert_eq!(driver.token(&mut |_| {}).unwrap().as_str(), "Atza|stored");
+    /// ```
+    pub fn open(
+        client: Client,
+        config: Config<'c>,
+        store: FileStore,
+        restore: Restore,
+    ) -> Result<Self, DriverError<StoreError>> {
+        Self::restored(
+            client,
+            config,
+            SessionStore::new(store, config.client_id),
+            restore,
+        )
+    }
+
+    /// As [`open`](Self::open), but the store's lock is taken first and held until the
+    /// driver is dropped, so that what is read, sent and written is one step for every
+    /// other process using the store (two processes refreshing the same token at once
+    /// send one request). For short runs: [`token_once`](Self::token_once).
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), and [`StoreError::LockTimeout`] when another process holds
+    /// the lock for longer than the store's lock timeout.
+    pub fn open_locked(
+        client: Client,
+        config: Config<'c>,
+        store: FileStore,
+        restore: Restore,
+    ) -> Result<Self, DriverError<StoreError>> {
+        let store = SessionStore::locked(store, config.client_id).map_err(DriverError::Store)?;
+        Self::restored(client, config, store, restore)
+    }
+
+    fn restored(
+        client: Client,
+        config: Config<'c>,
+        store: SessionStore,
+        restore: Restore,
+    ) -> Result<Self, DriverError<StoreError>> {
+        let stored = match restore {
+            Restore::Nothing => None,
+            Restore::Tokens | Restore::RefreshToken => store.load().map_err(DriverError::Store)?,
+        }
+        .filter(|s| s.client_id == config.client_id && !s.refresh_token.is_empty());
+        let unix_origin = store.unix_origin();
+        let mut driver = Self::new(client, Session::new(config), store);
+        // One wall clock for the store's expiries and the driver's.
+        driver.unix_origin = unix_origin;
+        let Some(stored) = stored else {
+            return Ok(driver);
+        };
+        driver
+            .session
+            .restore_refresh_token(&stored.refresh_token)
+            .map_err(DriverError::Session)?;
+        if restore == Restore::Tokens && !stored.access_token.is_empty() {
+            // The stored Unix expiry on the session's clock; a token already expired is
+            // not restored (the session refreshes).
+            let left = UNIX_EPOCH
+                .checked_add(Duration::from_secs(stored.expires_at))
+                .and_then(|at| at.duration_since(driver.unix_origin).ok())
+                .filter(|left| !left.is_zero());
+            if let Some(left) = left {
+                // Whole milliseconds, rounded up: the session's clock has no finer ones, and
+                // the expiry must convert back to the stored second.
+                let ms = left.as_nanos().div_ceil(1_000_000);
+                let at = driver
+                    .now()
+                    .plus(Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)));
+                driver
+                    .session
+                    .restore_access_token(&stored.access_token, at)
+                    .map_err(DriverError::Session)?;
+                driver.stored_expiry = Some(at);
+            }
+        }
+        Ok(driver)
+    }
+}
+
 impl<'c, S: TokenStore> Driver<'c, S> {
-    /// A driver whose monotonic clock starts now.
+    /// A driver whose monotonic clock starts now, for a session made by hand. The store
+    /// gets every new refresh token and every new access token the session hands out
+    /// (an access token the session held already is not stored again).
     #[must_use]
     pub fn new(client: Client, session: Session<'c>, store: S) -> Self {
+        let stored_expiry = session.access_expires_at();
         Self {
             client,
             session,
             store,
             origin: StdInstant::now(),
+            unix_origin: SystemTime::now(),
             buf: vec![0; BUFFER_LEN],
             give_up_after: None,
             failing_since: None,
             last_failure: None,
+            last_refusal: None,
             code_usable_until: None,
+            stored_expiry,
+        }
+    }
+
+    /// The same driver over another store, made from this one: to wrap the store (in a
+    /// check, a log) without giving up what [`Driver::open`] restored.
+    #[must_use]
+    pub fn with_store<T: TokenStore>(self, wrap: impl FnOnce(S) -> T) -> Driver<'c, T> {
+        Driver {
+            client: self.client,
+            session: self.session,
+            store: wrap(self.store),
+            origin: self.origin,
+            unix_origin: self.unix_origin,
+            buf: self.buf,
+            give_up_after: self.give_up_after,
+            failing_since: self.failing_since,
+            last_failure: self.last_failure,
+            last_refusal: self.last_refusal,
+            code_usable_until: self.code_usable_until,
+            stored_expiry: self.stored_expiry,
         }
     }
 
@@ -165,11 +371,10 @@ impl<'c, S: TokenStore> Driver<'c, S> {
     /// let mut session = Session::new(Config::new("amzn1.application-oa2-client.abc"));
     /// session.restore_refresh_token("Atzr|r").unwrap();
     /// let dir = tempfile::tempdir().unwrap();
-    /// let store = SessionStore {
-    ///     store: FileStore::new(dir.path().join("tokens.json")),
-    ///     client_id: "amzn1.application-oa2-client.abc".into(),
-    ///     unix_origin: 0,
-    /// };
+    /// let store = SessionStore::new(
+    ///     FileStore::new(dir.path().join("tokens.json")),
+    ///     "amzn1.application-oa2-client.abc",
+    /// );
     /// let mut driver = Driver::new(client, session, store).give_up_after(Duration::ZERO);
     /// assert!(matches!(driver.token(&mut |_| {}), Err(DriverError::GaveUp { .. })));
     /// ```
@@ -195,12 +400,61 @@ impl<'c, S: TokenStore> Driver<'c, S> {
         since(self.origin)
     }
 
-    /// The session, to restore tokens or look at its state.
+    /// The wall-clock time of `at` on the session's clock.
+    ///
+    /// ```
+    /// # use lwa_std::{client::Client, core::{endpoint::Endpoint, session::{Config, Session}}, driver::Driver, store::{FileStore, SessionStore}};
+    /// # let client = Client::new(&Endpoint::parse_origin("http://127.0.0.1:9").unwrap()).unwrap();
+    /// # let store = SessionStore::new(FileStore::new("unused.json"), "c");
+    /// let driver = Driver::new(client, Session::new(Config::new("c")), store);
+    /// let later = driver.wall_time(driver.now().plus(std::time::Duration::from_secs(60)));
+    /// assert!(later > std::time::SystemTime::now());
+    /// ```
+    #[must_use]
+    pub fn wall_time(&self, at: Instant) -> SystemTime {
+        self.unix_origin
+            .checked_add(Duration::from_millis(at.as_millis()))
+            .unwrap_or(self.unix_origin)
+    }
+
+    /// When the session's access token expires, on the wall clock.
+    #[must_use]
+    pub fn access_expires_at(&self) -> Option<SystemTime> {
+        self.session
+            .access_expires_at()
+            .map(|at| self.wall_time(at))
+    }
+
+    /// The session, to look at its state.
+    #[must_use]
+    pub fn session(&self) -> &Session<'c> {
+        &self.session
+    }
+
+    /// The session, to restore tokens or hand in an authorization code.
     pub fn session_mut(&mut self) -> &mut Session<'c> {
         &mut self.session
     }
 
-    /// Carries out the session's actions until it hands out a valid access token.
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The access token the session hands out now without sending anything, if it does
+    /// (it is valid and not due for a refresh). Nothing is sent, stored or waited for.
+    #[must_use]
+    pub fn ready_token(&mut self) -> Option<Zeroizing<String>> {
+        let now = self.now();
+        match self.session.poll(now) {
+            Action::Ready(token) => Some(Zeroizing::new(token.expose().to_owned())),
+            _ => None,
+        }
+    }
+
+    /// Carries out the session's actions until it hands out a valid access token,
+    /// retrying failed requests as the session says.
     ///
     /// # Errors
     /// [`DriverError`] when a person must act, the store fails, or (with
@@ -209,10 +463,72 @@ impl<'c, S: TokenStore> Driver<'c, S> {
         &mut self,
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<Zeroizing<String>, DriverError<S::Error>> {
+        self.run(events, false)
+    }
+
+    /// Carries out the session's actions with at most one request: the session's token
+    /// when it is good (no request), else one refresh (or authorization-code exchange)
+    /// whose failure is reported, not retried. What the session asks to store after a
+    /// good answer is stored; after a refused one nothing is stored or deleted (a person
+    /// reads the error and decides).
+    ///
+    /// # Errors
+    /// [`DriverError::Failed`] (no usable answer), [`DriverError::Refused`] (an OAuth
+    /// error), [`DriverError::SignInRequired`], [`DriverError::Stopped`],
+    /// [`DriverError::Store`], or [`DriverError::NotReady`] when the session would wait.
+    ///
+    /// ```
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::Endpoint;
+    /// use lwa_std::core::session::Config;
+    /// use lwa_std::driver::{Driver, DriverError, Restore};
+    /// use lwa_std::store::FileStore;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let client = Client::new(&Endpoint::parse_origin("http://127.0.0.1:9").unwrap()).unwrap();
+    /// let config = Config::new("amzn1.application-oa2-client.abc");
+    /// let file = FileStore::new(dir.path().join("tokens.json"));
+    /// let mut driver = Driver::open(client, config, file, Restore::Tokens).unwrap();
+    /// assert!(matches!(driver.token_once(&mut |_| {}), Err(DriverError::SignInRequired)));
+    /// driver.session_mut().restore_refresh_token("Atzr|r").unwrap();
+    /// // Nothing listens on port 9: one attempt, then the failure.
+    /// assert!(matches!(driver.token_once(&mut |_| {}), Err(DriverError::Failed(_))));
+    /// ```
+    pub fn token_once(
+        &mut self,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Zeroizing<String>, DriverError<S::Error>> {
+        self.last_refusal = None;
+        self.last_failure = None;
+        self.run(events, true)
+    }
+
+    fn run(
+        &mut self,
+        events: &mut dyn FnMut(Event<'_>),
+        once: bool,
+    ) -> Result<Zeroizing<String>, DriverError<S::Error>> {
+        let mut attempted = false;
         loop {
             let give_up = self.should_give_up();
             let now = self.now();
             let action = self.session.poll(now);
+            if once && attempted {
+                // After the one request: a token, storing it, or the failure.
+                if !matches!(action, Action::Ready(_) | Action::Persist(_)) {
+                    if let Some(refusal) = self.last_refusal.take() {
+                        return Err(DriverError::Refused(refusal));
+                    }
+                    if let Some(failure) = self.last_failure.take() {
+                        return Err(DriverError::Failed(failure));
+                    }
+                    if let Action::Send(_) = action {
+                        return Err(DriverError::NotReady {
+                            wait: Duration::ZERO,
+                        });
+                    }
+                }
+            }
             // A valid token is still handed out; only another attempt is given up.
             if matches!(action, Action::Send(_) | Action::Wait(_))
                 && let Some(failing_for) = give_up
@@ -221,8 +537,13 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                 return Err(DriverError::GaveUp { failing_for, last });
             }
             match action {
-                Action::Ready(token) => return Ok(Zeroizing::new(token.expose().to_owned())),
+                Action::Ready(token) => {
+                    let token = Zeroizing::new(token.expose().to_owned());
+                    self.store_access_token(events)?;
+                    return Ok(token);
+                }
                 Action::Send(request) => {
+                    attempted = true;
                     events(Event::Sending {
                         path: request.path(),
                     });
@@ -231,6 +552,17 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                     let result = match result {
                         Ok(outcome) => {
                             self.failing_since = None;
+                            self.last_refusal = match &outcome {
+                                Outcome::OAuthError { status, error, .. } => Some(Refusal {
+                                    status: *status,
+                                    code: error.code.as_str().to_owned(),
+                                    description: error
+                                        .description
+                                        .filter(|d| !d.is_empty())
+                                        .map(str::to_owned),
+                                }),
+                                _ => None,
+                            };
                             Ok(outcome)
                         }
                         Err(e) => {
@@ -246,13 +578,16 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                         .map_err(DriverError::Session)?;
                 }
                 Action::Persist(tokens) => {
+                    let expiry = tokens.access_token.map(|(_, at)| at);
                     let result = self.store.store(&tokens);
                     self.finish_store(result)?;
+                    self.stored_expiry = expiry;
                     events(Event::Stored);
                 }
                 Action::Forget => {
                     let result = self.store.forget();
                     self.finish_store(result)?;
+                    self.stored_expiry = None;
                 }
                 Action::ShowCode {
                     user_code,
@@ -269,6 +604,9 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                 }
                 Action::Wait(until) => {
                     let remaining = until.since(now);
+                    if once {
+                        return Err(DriverError::NotReady { wait: remaining });
+                    }
                     events(Event::Waiting { remaining });
                     std::thread::sleep(remaining.min(Duration::from_secs(1)));
                 }
@@ -276,6 +614,35 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                 Action::Stopped(reason) => return Err(DriverError::Stopped(reason)),
             }
         }
+    }
+
+    /// Stores an access token the session hands out that the store does not hold yet (a
+    /// refresh that kept the refresh token asks for no store: the session needs none, a
+    /// host wants the access token for its next run).
+    fn store_access_token(
+        &mut self,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), DriverError<S::Error>> {
+        let expiry = self.session.access_expires_at();
+        if expiry == self.stored_expiry {
+            return Ok(());
+        }
+        let now = self.now();
+        let (Some(refresh), Some(access), Some(at)) = (
+            self.session.refresh_token(),
+            self.session.access_token(now),
+            expiry,
+        ) else {
+            return Ok(());
+        };
+        let tokens = Tokens {
+            refresh_token: refresh,
+            access_token: Some((access, at)),
+        };
+        self.store.store(&tokens).map_err(DriverError::Store)?;
+        self.stored_expiry = expiry;
+        events(Event::Stored);
+        Ok(())
     }
 
     fn finish_store(&mut self, result: Result<(), S::Error>) -> Result<(), DriverError<S::Error>> {

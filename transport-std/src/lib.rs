@@ -1,19 +1,6 @@
-//! lwa-std: Login-with-Amazon tokens for std hosts.
+#![doc = include_str!("../README.md")]
 //!
-//! - [`client`]: one lwa-core exchange over a blocking `TcpStream`, TLS by rustls with
-//!   certificate and host-name checks always on, timeouts on connect, read and write, and
-//!   every phase of an exchange (the TLS handshake included) ended by its deadline.
-//! - [`store`]: a crash-safe JSON token store (atomic replace, mode 0600, a lock for
-//!   writers, lock-free reads; no symbolic link followed, no stale temporary file kept).
-//! - [`driver`]: runs lwa-core's session (refresh ahead, retries, code-based linking) with
-//!   the client, the store, the system clock and sleeping, with an optional retry limit.
-//! - [`mock`] (feature `mock`, on by default): a local LWA look-alike over HTTP or HTTPS.
-//!
-//! The `lwa` command is built from this crate (`src/bin/lwa.rs`).
-//!
-//! TLS uses rustls with the *ring* crypto provider: it builds with a C compiler alone (no
-//! CMake, no Go, no NASM), which keeps the build working on every host and in CI, and it is
-//! the provider rustls itself tests most; the protocols are TLS 1.2 and 1.3.
+//! The `lwa` command is built from this crate (`src/bin/lwa.rs`, feature `cli`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -84,6 +84,76 @@ pub struct MockConfig {
     /// The DNS names and IP addresses the server certificate carries (HTTPS only). The
     /// origin stays `https://localhost:PORT` whatever they are.
     pub names: Vec<String>,
+    /// Called once for every request answered (on the connection's thread), with what
+    /// was asked and answered and no parameter but the grant type: no secret, token or
+    /// code reaches it.
+    pub on_request: Option<fn(&RequestLog)>,
+}
+
+/// One request the look-alike answered, for [`MockConfig::on_request`]. Its `Display` is
+/// one line: `POST /auth/o2/token grant_type=refresh_token -> 200 tokens`. Method, path and
+/// grant type are what the client sent: escape them before they reach a terminal.
+///
+/// ```
+/// use lwa_std::mock::{MockConfig, MockServer, RequestLog};
+///
+/// fn print(request: &RequestLog) {
+///     println!("{request}");
+/// }
+/// let config = MockConfig { on_request: Some(print), ..MockConfig::default() };
+/// let server = MockServer::start(config, false, 0).unwrap();
+/// # drop(server);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RequestLog {
+    /// The request method.
+    pub method: String,
+    /// The request path, without the query string.
+    pub path: String,
+    /// The `grant_type` of a token request.
+    pub grant_type: Option<String>,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// What was answered: `tokens`, `code pair`, `approved`, ..., or the OAuth error code.
+    pub outcome: String,
+}
+
+impl std::fmt::Display for RequestLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        if let Some(grant) = &self.grant_type {
+            write!(f, " grant_type={grant}")?;
+        }
+        write!(f, " -> {} {}", self.status, self.outcome)
+    }
+}
+
+/// What an answer says, in a word or two, for the log.
+fn outcome(json: &str) -> String {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(json) else {
+        return "answered".into();
+    };
+    let text = |key: &str| value.get(key).map(ToString::to_string);
+    if let Some(code) = value.get("error").and_then(serde_json::Value::as_str) {
+        code.to_owned()
+    } else if value.get("access_token").is_some() {
+        "tokens".into()
+    } else if value.get("device_code").is_some() {
+        "code pair".into()
+    } else if value.get("approved").is_some() {
+        "approved".into()
+    } else if value.get("code").is_some() {
+        "authorization code".into()
+    } else if let Some(n) = text("revoked") {
+        format!("revoked {n}")
+    } else if let Some(on) = text("rotate") {
+        format!("rotate {on}")
+    } else if let Some(n) = text("requests") {
+        format!("requests {n}")
+    } else {
+        "answered".into()
+    }
 }
 
 impl Default for MockConfig {
@@ -99,6 +169,7 @@ impl Default for MockConfig {
             approve_after_polls: None,
             chain: Chain::default(),
             names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            on_request: None,
         }
     }
 }
@@ -597,7 +668,19 @@ fn serve(io: &mut (impl Read + Write), shared: &Shared) -> io::Result<()> {
         params.extend(parse_form(body));
     }
     let (status, json) = route(shared, &method, &lower, &params);
-    respond(io, status, &json)
+    let answered = respond(io, status, &json);
+    if let Some(log) = shared.config.on_request {
+        log(&RequestLog {
+            method,
+            path: path.to_owned(),
+            grant_type: (lower == TOKEN_PATH)
+                .then(|| params.get("grant_type").cloned())
+                .flatten(),
+            status,
+            outcome: outcome(&json),
+        });
+    }
+    answered
 }
 
 fn respond(io: &mut impl Write, status: u16, json: &str) -> io::Result<()> {

@@ -45,9 +45,9 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
-use lwa_core::session::{TokenStore, Tokens};
+use lwa_core::session::{Instant, TokenStore, Tokens};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
@@ -257,6 +257,15 @@ impl FileStore {
     /// [`StoreError::Io`] if the directory or lock file cannot be created or locked,
     /// [`StoreError::LockTimeout`] if another process held the lock for too long.
     pub fn lock(&self) -> Result<Locked<'_>, StoreError> {
+        Ok(Locked {
+            store: self,
+            _lock: self.acquire()?,
+        })
+    }
+
+    /// Takes the lock (see [`lock`](Self::lock)) and returns the locked file: the lock is
+    /// held until it is closed.
+    fn acquire(&self) -> Result<File, StoreError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(self.io("create the directory", dir))?;
         }
@@ -275,7 +284,7 @@ impl FileStore {
         {
             return Err(StoreError::NotAFile { path: lock_path });
         }
-        let started = Instant::now();
+        let started = StdInstant::now();
         loop {
             match file.try_lock() {
                 Ok(()) => break,
@@ -299,10 +308,7 @@ impl FileStore {
                 .unwrap_or(Path::new(".")),
         );
         self.remove_stale_temps();
-        Ok(Locked {
-            store: self,
-            _lock: file,
-        })
+        Ok(file)
     }
 
     /// Deletes the temporary files that writers killed between writing and renaming left
@@ -375,63 +381,7 @@ impl Locked<'_> {
     /// # Errors
     /// As [`FileStore::save`].
     pub fn save(&self, tokens: &StoredTokens) -> Result<(), StoreError> {
-        let path = &self.store.path;
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut text = serde_json::to_vec(tokens).map_err(|e| StoreError::Corrupt {
-            path: path.clone(),
-            error: describe_json_error(&e),
-        })?;
-        text.push(b'\n');
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut random = [0u8; 8];
-        getrandom::fill(&mut random).map_err(|e| StoreError::Io {
-            action: "draw a temporary name for",
-            path: path.clone(),
-            error: io::Error::other(e.to_string()),
-        })?;
-        let tmp = dir.join(format!(
-            ".{file_name}.{}.{:016x}.tmp",
-            std::process::id(),
-            u64::from_le_bytes(random)
-        ));
-        // What is there now: a store that is not a regular file is refused, not replaced.
-        let existing = match fs::symlink_metadata(path) {
-            Ok(meta) if meta.is_file() => Some(meta),
-            Ok(_) => {
-                text.zeroize();
-                return Err(StoreError::NotAFile { path: path.clone() });
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => {
-                text.zeroize();
-                return Err(self.store.io("read", path)(e));
-            }
-        };
-        // O_EXCL: the name is new, or this fails; nothing planted there is written through.
-        let file = match create_temp(&tmp) {
-            Ok(file) => file,
-            Err(e) => {
-                text.zeroize();
-                return Err(self.store.io("create", &tmp)(e));
-            }
-        };
-        let result = keep_owner(&file, existing.as_ref(), dir)
-            .map_err(self.store.io("keep the owner of", path))
-            .and_then(|()| write_synced(file, &text).map_err(self.store.io("write", &tmp)))
-            .and_then(|()| fs::rename(&tmp, path).map_err(self.store.io("rename onto", path)))
-            .and_then(|()| sync_dir(dir).map_err(self.store.io("sync", dir)));
-        text.zeroize();
-        if result.is_err() {
-            // The old store is untouched; do not leave the temporary file behind.
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        write_store(self.store, tokens)
     }
 
     /// Deletes the store under the lock.
@@ -439,18 +389,84 @@ impl Locked<'_> {
     /// # Errors
     /// As [`FileStore::remove`].
     pub fn remove(&self) -> Result<(), StoreError> {
-        let path = &self.store.path;
-        match fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(self.store.io("delete", path)(e)),
-        }
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        sync_dir(dir).map_err(self.store.io("sync", dir))
+        remove_store(self.store)
     }
+}
+
+/// Replaces the store atomically; the caller holds the lock.
+fn write_store(store: &FileStore, tokens: &StoredTokens) -> Result<(), StoreError> {
+    let path = &store.path;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut text = serde_json::to_vec(tokens).map_err(|e| StoreError::Corrupt {
+        path: path.clone(),
+        error: describe_json_error(&e),
+    })?;
+    text.push(b'\n');
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| StoreError::Io {
+        action: "draw a temporary name for",
+        path: path.clone(),
+        error: io::Error::other(e.to_string()),
+    })?;
+    let tmp = dir.join(format!(
+        ".{file_name}.{}.{:016x}.tmp",
+        std::process::id(),
+        u64::from_le_bytes(random)
+    ));
+    // What is there now: a store that is not a regular file is refused, not replaced.
+    let existing = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => Some(meta),
+        Ok(_) => {
+            text.zeroize();
+            return Err(StoreError::NotAFile { path: path.clone() });
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => {
+            text.zeroize();
+            return Err(store.io("read", path)(e));
+        }
+    };
+    // O_EXCL: the name is new, or this fails; nothing planted there is written through.
+    let file = match create_temp(&tmp) {
+        Ok(file) => file,
+        Err(e) => {
+            text.zeroize();
+            return Err(store.io("create", &tmp)(e));
+        }
+    };
+    let result = keep_owner(&file, existing.as_ref(), dir)
+        .map_err(store.io("keep the owner of", path))
+        .and_then(|()| write_synced(file, &text).map_err(store.io("write", &tmp)))
+        .and_then(|()| fs::rename(&tmp, path).map_err(store.io("rename onto", path)))
+        .and_then(|()| sync_dir(dir).map_err(store.io("sync", dir)));
+    text.zeroize();
+    if result.is_err() {
+        // The old store is untouched; do not leave the temporary file behind.
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Deletes the store; the caller holds the lock.
+fn remove_store(store: &FileStore) -> Result<(), StoreError> {
+    let path = &store.path;
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(store.io("delete", path)(e)),
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    sync_dir(dir).map_err(store.io("sync", dir))
 }
 
 fn read_store(store: &FileStore) -> Result<Option<StoredTokens>, StoreError> {
@@ -641,16 +657,107 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// A [`TokenStore`] for a session: the file store, the client ID the tokens belong to, and
-/// the wall clock to turn the session's monotonic expiry into Unix seconds.
+/// A [`TokenStore`] for a session over a [`FileStore`]: it writes the tokens with the
+/// session's client ID and turns the session's monotonic expiry into Unix seconds.
+///
+/// [`Driver::open`](crate::driver::Driver::open) makes one; make one by hand only for
+/// [`Driver::new`](crate::driver::Driver::new), just before the driver (the monotonic
+/// clocks of both start when they are made).
+///
+/// ```
+/// use lwa_std::store::{FileStore, SessionStore};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = SessionStore::new(FileStore::new(dir.path().join("tokens.json")), "amzn1.application-oa2-client.abc");
+/// assert_eq!(store.client_id(), "amzn1.application-oa2-client.abc");
+/// ```
 #[derive(Debug)]
 pub struct SessionStore {
+    store: FileStore,
+    client_id: String,
+    unix_origin: SystemTime,
+    /// The store's lock, when held from the start ([`SessionStore::locked`]).
+    held: Option<File>,
+}
+
+impl SessionStore {
+    /// A session store that takes the file's lock for each write.
+    #[must_use]
+    pub fn new(store: FileStore, client_id: impl Into<String>) -> Self {
+        Self {
+            store,
+            client_id: client_id.into(),
+            unix_origin: SystemTime::now(),
+            held: None,
+        }
+    }
+
+    /// A session store that takes the file's lock now and holds it until dropped: a
+    /// short-lived run (one refresh) that must not race another process reading and
+    /// writing the same store.
+    ///
+    /// # Errors
+    /// As [`FileStore::lock`].
+    ///
+    /// ```
+    /// use lwa_std::store::{FileStore, SessionStore};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = FileStore::new(dir.path().join("tokens.json"));
+    /// let held = SessionStore::locked(file.clone(), "amzn1.application-oa2-client.abc").unwrap();
+    /// assert!(held.is_locked());
+    /// // Another writer waits: here it gives up at once.
+    /// let other = file.lock_timeout(std::time::Duration::ZERO);
+    /// assert!(other.lock().is_err());
+    /// drop(held);
+    /// assert!(other.lock().is_ok());
+    /// ```
+    pub fn locked(store: FileStore, client_id: impl Into<String>) -> Result<Self, StoreError> {
+        let held = store.acquire()?;
+        Ok(Self {
+            held: Some(held),
+            ..Self::new(store, client_id)
+        })
+    }
+
     /// The file.
-    pub store: FileStore,
+    #[must_use]
+    pub fn file(&self) -> &FileStore {
+        &self.store
+    }
+
     /// The client ID written with the tokens.
-    pub client_id: String,
-    /// Unix seconds at the session's monotonic origin.
-    pub unix_origin: u64,
+    #[must_use]
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// Whether this store holds the file's lock.
+    #[must_use]
+    pub fn is_locked(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Reads the store (it needs no lock; see [`FileStore::load`]).
+    ///
+    /// # Errors
+    /// As [`FileStore::load`].
+    pub fn load(&self) -> Result<Option<StoredTokens>, StoreError> {
+        read_store(&self.store)
+    }
+
+    /// The wall-clock time at which the session's clock starts.
+    pub(crate) fn unix_origin(&self) -> SystemTime {
+        self.unix_origin
+    }
+
+    /// Unix seconds of `at` on the session's clock, which started when this store was made.
+    fn unix_secs(&self, at: Instant) -> u64 {
+        self.unix_origin
+            .checked_add(Duration::from_millis(at.as_millis()))
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs())
+    }
 }
 
 impl TokenStore for SessionStore {
@@ -658,22 +765,28 @@ impl TokenStore for SessionStore {
 
     fn store(&mut self, tokens: &Tokens<'_>) -> Result<(), StoreError> {
         let (access, expires_at) = tokens.access_token.map_or((String::new(), 0), |(t, at)| {
-            (
-                t.expose().to_owned(),
-                self.unix_origin + at.as_millis() / 1000,
-            )
+            (t.expose().to_owned(), self.unix_secs(at))
         });
-        self.store.save(&StoredTokens {
+        let tokens = StoredTokens {
             client_id: self.client_id.clone(),
             access_token: access,
             refresh_token: tokens.refresh_token.expose().to_owned(),
             token_type: "bearer".into(),
             expires_at,
-        })
+        };
+        if self.held.is_some() {
+            write_store(&self.store, &tokens)
+        } else {
+            self.store.save(&tokens)
+        }
     }
 
     fn forget(&mut self) -> Result<(), StoreError> {
-        self.store.remove()
+        if self.held.is_some() {
+            remove_store(&self.store)
+        } else {
+            self.store.remove()
+        }
     }
 }
 

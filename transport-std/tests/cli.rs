@@ -154,7 +154,7 @@ fn exchange_with_secret_over_https_then_reused_code() {
     let o = env.run(&args);
     assert_exit(&o, 0, "");
     assert!(
-        stdout(&o).starts_with("signed in: access token valid for 3600 s"),
+        stdout(&o).starts_with("signed in: access token valid for 1 h (until "),
         "{}",
         stdout(&o)
     );
@@ -810,10 +810,20 @@ fn the_mock_server_command_serves_the_other_commands() {
         .local_addr()
         .unwrap()
         .port();
-    /// Stops the server process however the test ends.
+    /// Stops the server process however the test ends: SIGTERM, so that it deletes the CA
+    /// file it wrote, then SIGKILL if it is still there.
     struct Running(std::process::Child);
     impl Drop for Running {
         fn drop(&mut self) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .status();
+            for _ in 0..200 {
+                if !matches!(self.0.try_wait(), Ok(None)) {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
             let _ = self.0.kill();
             let _ = self.0.wait();
         }

@@ -652,7 +652,7 @@ fn the_command_serves_the_rsa_chain_for_the_given_name_and_writes_the_ca_where_a
             format!("client ID: {CLIENT_ID}"),
             format!("CA certificate: {ca_arg} (pass it with --ca-file)"),
             format!(
-                "approve a device code: curl 'https://localhost:{port}/mock/approve?user_code=CODE'"
+                "approve a device code: curl --cacert {ca_arg} 'https://localhost:{port}/mock/approve?user_code=CODE'"
             ),
             "stop with Ctrl-C".to_owned(),
         ]

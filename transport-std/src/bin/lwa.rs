@@ -1,12 +1,14 @@
 //! `lwa`: get and keep Login-with-Amazon tokens from the command line.
 //!
 //! Exit codes: 0 success; 1 LWA answered with an OAuth error; 2 usage or configuration
-//! error (a refused store included); 3 network, TLS, timeout or protocol failure, a store
-//! lock held too long by another lwa, or a closed or full stdout (reported after the store
-//! was saved). Every other failure leaves the token store as it was. Without `--json`,
-//! tokens and secrets never appear in the output; `lwa token` prints the access token
-//! alone, which is its job. Whatever a server said is printed with its control characters
-//! escaped; usage errors do not repeat what was typed.
+//! error (a refused store and not being signed in included); 3 network, TLS, timeout or
+//! protocol failure, a store lock held too long by another lwa, or a closed or full stdout
+//! (reported after the store was saved). Every other failure leaves the token store as it
+//! was. Errors say what to do; with `--json` they are one JSON object on stderr,
+//! `{"error": ..., "exit": N}`. Without `--json`, tokens and secrets never appear in the
+//! output; `lwa token` prints the access token alone, which is its job. Whatever a server
+//! said is printed with its control characters escaped; usage errors do not repeat what
+//! was typed.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
@@ -14,15 +16,15 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use lwa_std::client::{BUFFER_LEN, Client, Error as ClientError};
+use lwa_std::client::{Client, Error as ClientError};
 use lwa_std::core::endpoint::{Endpoint, Region};
-use lwa_std::core::exchange::Outcome;
+use lwa_std::core::error::PkceError;
 use lwa_std::core::pkce::{CHALLENGE_METHOD, CodeVerifier};
-use lwa_std::core::request::{ClientAuth, Request};
 use lwa_std::core::secret::Secret;
-use lwa_std::core::session::{Config, Linking, Session};
-use lwa_std::driver::{Driver, DriverError, Event};
+use lwa_std::core::session::{AuthorizationCode, Config, Linking, TokenStore, Tokens};
+use lwa_std::driver::{Driver, DriverError, Event, Refusal, Restore};
 use lwa_std::store::{FileStore, SessionStore, StoreError, StoredTokens};
+use zeroize::Zeroizing;
 
 /// Writes a line to stdout. A closed or full stdout is a failure (exit 3) reported through
 /// the caller's `?`, never a panic; every caller saves the store before it prints.
@@ -93,9 +95,6 @@ fn end_countdown_on_interrupt() {
     }
 }
 
-/// Refresh when the stored access token expires within this margin.
-const MARGIN: Duration = Duration::from_secs(10 * 60);
-
 #[derive(Parser, Debug)]
 #[command(
     name = "lwa",
@@ -112,46 +111,69 @@ struct Cli {
 #[derive(Args, Debug, Clone)]
 struct Global {
     /// LWA region.
-    #[arg(long, global = true, value_enum, default_value_t = RegionArg::Na)]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = RegionArg::Na)]
     region: RegionArg,
     /// Origin overriding the region, scheme://host[:port]; http:// only for loopback hosts.
-    #[arg(long, global = true, value_name = "ORIGIN")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ORIGIN"
+    )]
     endpoint: Option<String>,
     /// Extra trusted CA certificates (PEM).
-    #[arg(long, global = true, value_name = "PEM")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PEM"
+    )]
     ca_file: Option<PathBuf>,
     /// Connect, read and write timeout in seconds.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10,
+    #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
     /// Bound in seconds on a whole exchange: connecting, the TLS handshake, writing the
     /// request and reading the answer all end by it.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60,
+    #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     exchange_timeout: u64,
     /// How long to wait, in seconds, for another lwa that is updating the store; a valid
     /// stored token is served without waiting.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 75,
+    #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 75,
           value_parser = clap::value_parser!(u64).range(0..=3600))]
     lock_timeout: u64,
     /// Token store [default: $LWA_STORE, else <config dir>/lwa/tokens.json].
-    #[arg(long, global = true, value_name = "PATH", env = "LWA_STORE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH",
+        env = "LWA_STORE"
+    )]
     store: Option<PathBuf>,
     /// Client ID [default: $LWA_CLIENT_ID, else the store's].
-    #[arg(long, global = true, value_name = "ID", env = "LWA_CLIENT_ID")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ID",
+        env = "LWA_CLIENT_ID"
+    )]
     client_id: Option<String>,
     /// Client secret, for clients that have one [default: $LWA_CLIENT_SECRET]; `-` reads it
     /// from stdin.
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         value_name = "SECRET",
         env = "LWA_CLIENT_SECRET",
         hide_env_values = true
     )]
     client_secret: Option<String>,
     /// Print the result as one JSON object on stdout.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
 }
 
@@ -203,7 +225,21 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 120,
               value_parser = clap::value_parser!(u64).range(0..=86400))]
         retry_for: u64,
+        /// When stderr is not a terminal (a log, a pipe): a progress line every SECONDS
+        /// while the code waits to be entered, instead of the countdown.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        progress_every: u64,
     },
+    /// Say whether the store holds a sign-in, for which client, until when.
+    ///
+    /// Prints the client ID, when the access token expires (a local date and "in 47 min")
+    /// and the store's path; exit 0 when signed in, 2 when not. Nothing is sent.
+    Status,
+    /// Forget the stored tokens (delete the store).
+    ///
+    /// The device stays linked in the Amazon account until it is removed there.
+    Logout,
     /// Print a new PKCE code_verifier and its S256 code_challenge.
     Pkce,
     /// Run the local LWA look-alike until interrupted.
@@ -269,6 +305,8 @@ enum Fail {
     Config(String),
     /// 3: network, TLS, timeout or protocol.
     Network(String),
+    /// This exit code, with nothing more to say (the output said it).
+    Silent(u8),
 }
 
 impl Fail {
@@ -277,11 +315,13 @@ impl Fail {
             Self::OAuth(_) => 1,
             Self::Config(_) => 2,
             Self::Network(_) => 3,
+            Self::Silent(code) => *code,
         }
     }
     fn message(&self) -> &str {
         match self {
             Self::OAuth(m) | Self::Config(m) | Self::Network(m) => m,
+            Self::Silent(_) => "",
         }
     }
 }
@@ -307,38 +347,156 @@ impl From<StoreError> for Fail {
 }
 
 fn main() -> ExitCode {
-    let mut cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return usage_error(&e),
+    let parsed = command().try_get_matches().and_then(|matches| {
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map(|cli| (cli, matches))
+    });
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => return usage_error(&e, json_requested()),
     };
-    if let Err(fail) = secret_from_stdin(&mut cli) {
-        errln!("lwa: {}", escaped(fail.message()));
-        return ExitCode::from(fail.code());
-    }
-    match run(cli) {
+    let json = cli.global.json;
+    let result = refuse_unused_globals(&matches)
+        .and_then(|()| secret_from_stdin(&mut cli))
+        .and_then(|()| run(cli));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(fail) => {
-            errln!("lwa: {}", escaped(fail.message()));
-            ExitCode::from(fail.code())
+        Err(fail) => report(&fail, json),
+    }
+}
+
+/// The command line's definition, where a variable set but empty counts as unset
+/// (`LWA_STORE=` in a script or a unit file means "no store given", not "the store ''"):
+/// such an argument loses its variable before parsing.
+fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    fn unbind_empty(arg: clap::Arg) -> clap::Arg {
+        let empty = arg
+            .get_env()
+            .and_then(std::env::var_os)
+            .is_some_and(|v| v.is_empty());
+        if empty { arg.env(None) } else { arg }
+    }
+    let mut cmd = Cli::command().mut_args(unbind_empty);
+    // Global options are copied into each subcommand here, so that each can hide those
+    // it does not use.
+    cmd.build();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        let used = globals_of(&name);
+        cmd = cmd.mut_subcommand(&name, |sub| {
+            sub.mut_args(|arg| {
+                let id = arg.get_id().as_str();
+                let hide = GLOBALS.contains(&id) && !used.contains(&id);
+                unbind_empty(arg).hide(hide)
+            })
+        });
+    }
+    cmd
+}
+
+/// The global options, by id (clap's ids are the field names).
+const GLOBALS: [&str; 10] = [
+    "region",
+    "endpoint",
+    "ca_file",
+    "timeout",
+    "exchange_timeout",
+    "lock_timeout",
+    "store",
+    "client_id",
+    "client_secret",
+    "json",
+];
+
+/// The global options a subcommand uses; the others are hidden from its help and refused
+/// on its command line.
+fn globals_of(subcommand: &str) -> &'static [&'static str] {
+    match subcommand {
+        "status" => &["store", "json"],
+        "logout" => &["store", "lock_timeout", "json"],
+        "pkce" => &["json"],
+        // The look-alike's own client: the one it accepts.
+        "mock-server" => &["client_id", "client_secret"],
+        "demo" => &[],
+        // exchange, refresh, token, device-login.
+        _ => &GLOBALS,
+    }
+}
+
+/// Refuses a global option given on the command line to a subcommand that does not use it
+/// (variables are not refused: one environment serves every subcommand).
+fn refuse_unused_globals(matches: &clap::ArgMatches) -> Result<(), Fail> {
+    let Some((name, sub)) = matches.subcommand() else {
+        return Ok(());
+    };
+    let used = globals_of(name);
+    for id in GLOBALS {
+        let given = [matches, sub]
+            .iter()
+            .any(|m| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine));
+        if given && !used.contains(&id) {
+            return Err(Fail::Config(format!(
+                "--{}: `lwa {name}` does not use it",
+                id.replace('_', "-")
+            )));
         }
     }
+    Ok(())
+}
+
+/// Whether `--json` is on the command line (for errors found before it is parsed).
+fn json_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
+/// Reports a failure on stderr (`lwa: message`, or with `--json` one JSON object
+/// `{"error": message, "exit": code}`) and returns its exit code.
+fn report(fail: &Fail, json: bool) -> ExitCode {
+    let code = fail.code();
+    match fail {
+        Fail::Silent(_) => {}
+        _ if json => errln!(
+            "{}",
+            serde_json::json!({"error": escaped(fail.message()), "exit": code})
+        ),
+        _ => errln!("lwa: {}", escaped(fail.message())),
+    }
+    ExitCode::from(code)
 }
 
 /// Reports a command line clap refused, without echoing what was typed: a token pasted
 /// where no argument belongs must not be printed back. Flag names, valid values and the
 /// usage line are ours and are shown.
-fn usage_error(e: &clap::Error) -> ExitCode {
+fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    // These carry only our own flag and subcommand names: clap's text is shown as it is.
-    if matches!(
+    let ours = matches!(
         e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            | ErrorKind::MissingRequiredArgument
+        ErrorKind::MissingRequiredArgument
             | ErrorKind::MissingSubcommand
             | ErrorKind::ArgumentConflict
-    ) {
+    );
+    if json && ours {
+        // clap's first line: our own flag and subcommand names only.
+        let text = e.render().to_string();
+        let first = text.lines().next().unwrap_or_default();
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        return report(&Fail::Config(message.to_owned()), true);
+    }
+    // These carry only our own flag and subcommand names: clap's text is shown as it is.
+    if ours
+        || matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
         let _ = e.print();
         return if e.use_stderr() {
             ExitCode::from(2)
@@ -374,6 +532,10 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     }
     if let Some(ContextValue::Strings(suggested)) = e.get(ContextKind::SuggestedSubcommand) {
         message.push_str(&format!(" (did you mean {}?)", suggested.join(" or ")));
+    }
+    if json {
+        let message = message.strip_prefix("error: ").unwrap_or(&message);
+        return report(&Fail::Config(message.to_owned()), true);
     }
     errln!("{}", escaped(&message));
     if let Some(ContextValue::StyledStr(usage)) = e.get(ContextKind::Usage) {
@@ -438,7 +600,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
     let g = &cli.global;
     match &cli.command {
         Command::Pkce => pkce(g),
-        Command::MockServer(args) => mock_server(args),
+        Command::MockServer(args) => mock_server(g, args),
         Command::Demo => demo(g),
         Command::Exchange {
             code,
@@ -453,11 +615,14 @@ fn run(cli: Cli) -> Result<(), Fail> {
             refresh(&ctx, refresh_token.as_deref())
         }
         Command::Token => token(&Ctx::new(g, None)?),
+        Command::Status => status(g),
+        Command::Logout => logout(g),
         Command::DeviceLogin {
             product_id,
             serial,
             scope,
             retry_for,
+            progress_every,
         } => {
             if scope != "alexa:all" {
                 return Err(Fail::Config(format!(
@@ -469,6 +634,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 product_id,
                 serial,
                 Duration::from_secs(*retry_for),
+                Duration::from_secs(*progress_every),
             )
         }
     }
@@ -518,6 +684,14 @@ impl Ctx {
             json: g.json,
             verbose: false,
         })
+    }
+
+    /// The session's configuration for `client_id`, with the client secret if any.
+    fn config<'a>(&'a self, client_id: &'a str) -> Config<'a> {
+        Config {
+            client_secret: self.client_secret.as_deref().map(Secret::new),
+            ..Config::new(client_id)
+        }
     }
 
     /// The client ID: the flag or environment, else the store's.
@@ -590,133 +764,255 @@ fn printable(token: &str) -> Result<&str, Fail> {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Tokens from one successful answer, ready to save and print.
+/// Tokens a session handed out, ready to print.
 struct Fresh {
-    stored: StoredTokens,
+    access: Zeroizing<String>,
+    refresh: Zeroizing<String>,
+    /// Unix seconds.
+    expires_at: u64,
+    /// Seconds left, rounded up.
     expires_in: u64,
 }
 
-/// Runs one request and turns the answer into fresh tokens, or a failure.
-fn execute(
-    ctx: &Ctx,
-    request: &Request<'_>,
-    client_id: &str,
-    old_refresh: Option<&str>,
-) -> Result<Fresh, Fail> {
-    let sent = unix_now();
-    let mut buf = vec![0u8; BUFFER_LEN];
-    match ctx.client.execute(request, &mut buf)? {
-        Outcome::Token(t) => {
-            printable(t.access_token.expose())?;
-            let refresh = t
-                .refresh_token
-                .map(|r| r.expose().to_owned())
-                .or_else(|| old_refresh.map(str::to_owned))
-                .ok_or_else(|| Fail::Network("the answer has no refresh token".into()))?;
-            let expires_in = u64::from(t.expires_in.unwrap_or(3600));
-            Ok(Fresh {
-                stored: StoredTokens {
-                    client_id: client_id.to_owned(),
-                    access_token: t.access_token.expose().to_owned(),
-                    refresh_token: refresh,
-                    token_type: t.token_type.to_owned(),
-                    expires_at: sent + expires_in,
-                },
-                expires_in,
-            })
+impl Fresh {
+    fn of<S: TokenStore>(driver: &Driver<'_, S>, access: Zeroizing<String>) -> Self {
+        let expires = driver.access_expires_at();
+        let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let left = expires
+            .and_then(|at| at.duration_since(SystemTime::now()).ok())
+            .unwrap_or_default();
+        Self {
+            access,
+            refresh: Zeroizing::new(
+                driver
+                    .session()
+                    .refresh_token()
+                    .map(|t| t.expose().to_owned())
+                    .unwrap_or_default(),
+            ),
+            expires_at: expires.map_or(0, unix),
+            expires_in: left.as_secs() + u64::from(left.subsec_nanos() > 0),
         }
-        Outcome::OAuthError { status, error, .. } => Err(Fail::OAuth(match error.description {
-            Some(d) if !d.is_empty() => format!("{}: {d} (HTTP {status})", error.code),
-            _ => format!("{} (HTTP {status})", error.code),
-        })),
-        Outcome::CodePair(_) => Err(Fail::Network("unexpected code-pair answer".into())),
     }
 }
 
 fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) -> Result<(), Fail> {
     if ctx.json {
         let json = serde_json::json!({
-            "access_token": fresh.stored.access_token,
-            "refresh_token": fresh.stored.refresh_token,
-            "token_type": fresh.stored.token_type,
+            "access_token": fresh.access.as_str(),
+            "refresh_token": fresh.refresh.as_str(),
+            "token_type": "bearer",
             "expires_in": fresh.expires_in,
-            "expires_at": fresh.stored.expires_at,
+            "expires_at": fresh.expires_at,
         });
         outln!("{json}")?;
     } else if !ctx.verbose {
         outln!(
-            "{what}: access token valid for {} s; tokens saved to {}",
-            fresh.expires_in,
+            "{what}: access token valid for {} (until {}); tokens saved to {}",
+            span(fresh.expires_in),
+            local_time(fresh.expires_at),
             ctx.store.path().display()
         )?;
     }
     Ok(())
 }
 
-fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -> Result<(), Fail> {
-    let lock = ctx.store.lock()?;
-    let stored = lock.load()?;
-    let client_id = ctx.client_id(stored.as_ref())?;
-    let auth = match (verifier, &ctx.client_secret) {
-        (Some(v), _) => ClientAuth::Pkce {
-            code_verifier: Secret::new(v),
-        },
-        (None, Some(s)) => ClientAuth::Secret(Secret::new(s)),
-        (None, None) => {
-            return Err(Fail::Config(
-                "no client secret and no --code-verifier: pass one of them".into(),
-            ));
+/// Why the command's store refused to save: the store failed, or a token holds
+/// characters no token has (it would reach a terminal or a script).
+#[derive(Debug)]
+enum SaveError {
+    Store(StoreError),
+    NotAToken,
+}
+
+impl std::fmt::Display for SaveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Store(e) => write!(f, "{e}"),
+            Self::NotAToken => f.write_str("a token holds characters no token has: refused"),
         }
+    }
+}
+
+/// The session's store, refusing tokens that could not be printed: nothing is saved that
+/// `lwa token` would refuse to print.
+#[derive(Debug)]
+struct Checked(SessionStore);
+
+impl TokenStore for Checked {
+    type Error = SaveError;
+
+    fn store(&mut self, tokens: &Tokens<'_>) -> Result<(), SaveError> {
+        let access = tokens.access_token.map_or("", |(t, _)| t.expose());
+        if printable(access).is_err() || printable(tokens.refresh_token.expose()).is_err() {
+            return Err(SaveError::NotAToken);
+        }
+        self.0.store(tokens).map_err(SaveError::Store)
+    }
+
+    fn forget(&mut self) -> Result<(), SaveError> {
+        self.0.forget().map_err(SaveError::Store)
+    }
+}
+
+/// A session for the command's client ID over its store, restored as `restore` says; with
+/// `locked`, the store's lock is held until the driver is dropped.
+fn open<'c>(
+    ctx: &Ctx,
+    config: Config<'c>,
+    restore: Restore,
+    locked: bool,
+) -> Result<Driver<'c, Checked>, Fail> {
+    let store = ctx.store.clone();
+    let driver = if locked {
+        Driver::open_locked(ctx.client.clone(), config, store, restore)
+    } else {
+        Driver::open(ctx.client.clone(), config, store, restore)
     };
-    let request = Request::AuthorizationCode {
-        client_id: &client_id,
+    Ok(driver.map_err(store_failure)?.with_store(Checked))
+}
+
+fn store_failure(e: DriverError<StoreError>) -> Fail {
+    match e {
+        DriverError::Store(e) => Fail::from(e),
+        other => Fail::Config(format!("token store: {other}")),
+    }
+}
+
+/// What the command was doing, for the advice in its errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Doing {
+    /// Refreshing (refresh, token).
+    Refresh,
+    /// Trading an authorization code (exchange).
+    Exchange,
+    /// Code-based linking (device-login).
+    Linking,
+}
+
+/// What an OAuth error means for the person at the command, and what to do.
+fn refusal(refusal: &Refusal, doing: Doing) -> Fail {
+    let advice = match (refusal.code.as_str(), doing) {
+        ("invalid_grant", Doing::Refresh) => {
+            "; the refresh token is no longer valid (the device was removed or the token \
+             revoked): sign in again with `lwa device-login` or `lwa exchange`"
+        }
+        ("invalid_grant", Doing::Exchange) => {
+            "; the code was used already, expired, or does not match --redirect-uri or \
+             --code-verifier: get a new authorization code"
+        }
+        ("invalid_client" | "unauthorized_client", _) => {
+            "; check --client-id (or LWA_CLIENT_ID) and --client-secret against the security \
+             profile"
+        }
+        _ => "",
+    };
+    Fail::OAuth(format!("{refusal}{advice}"))
+}
+
+/// A failed exchange, naming the server and what to check.
+fn client_failure(ctx: &Ctx, e: ClientError) -> Fail {
+    use rustls::{CertificateError, InvalidMessage};
+    let endpoint = ctx.client.endpoint();
+    let at = format!("{}:{}", endpoint.host(), endpoint.port());
+    match &e {
+        ClientError::Connect(io) => Fail::Network(format!(
+            "cannot connect to {at}: {io}; is the server running, and are --endpoint and \
+             --region right?"
+        )),
+        ClientError::Tls(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
+            Fail::Network(format!(
+                "{e}; the certificate of {at} is not from a CA lwa trusts: if the server uses \
+                 a private CA (a test server, a proxy), pass it with --ca-file"
+            ))
+        }
+        ClientError::Tls(rustls::Error::InvalidMessage(InvalidMessage::InvalidContentType)) => {
+            Fail::Network(format!(
+                "{e}; {at} does not speak TLS (a plain-HTTP port?): for a local server use \
+                 http://"
+            ))
+        }
+        ClientError::Timeout => Fail::Network(format!(
+            "timed out talking to {at} (see --timeout and --exchange-timeout)"
+        )),
+        _ => Fail::from(e),
+    }
+}
+
+/// What a failed run of the session means for the person at the command.
+fn failure(ctx: &Ctx, e: DriverError<SaveError>, doing: Doing) -> Fail {
+    match e {
+        DriverError::SignInRequired => Fail::Config(format!(
+            "not signed in: no refresh token stored in {} (run `lwa device-login` or `lwa exchange`)",
+            ctx.store.path().display()
+        )),
+        DriverError::Stopped(reason) => Fail::OAuth(reason.to_string()),
+        DriverError::Refused(r) => refusal(&r, doing),
+        DriverError::Failed(e) => client_failure(ctx, e),
+        DriverError::Store(SaveError::Store(e)) => Fail::from(e),
+        DriverError::Store(SaveError::NotAToken) => {
+            Fail::Network("the answer holds a token with characters no token has: refused".into())
+        }
+        DriverError::GaveUp { failing_for, last } => {
+            let last = client_failure(ctx, last);
+            Fail::Network(format!(
+                "gave up after {} of failed requests with no usable code: {}",
+                span(failing_for.as_secs()),
+                last.message()
+            ))
+        }
+        e @ DriverError::NotReady { .. } => Fail::Network(e.to_string()),
+        e => Fail::Config(e.to_string()),
+    }
+}
+
+fn exchange(ctx: &Ctx, code: &str, redirect_uri: &str, verifier: Option<&str>) -> Result<(), Fail> {
+    let client_id = ctx.client_id(ctx.store.load()?.as_ref())?;
+    if let Some(v) = verifier {
+        // A verifier LWA must refuse is refused here, before the code is spent on it.
+        CodeVerifier::new(v).map_err(|e| match e {
+            PkceError::InvalidLength { len } => Fail::Config(format!(
+                "--code-verifier: {len} characters; a PKCE code verifier has 43 to 128 \
+                 (make one with `lwa pkce`)"
+            )),
+            e => Fail::Config(format!("--code-verifier: {e} (make one with `lwa pkce`)")),
+        })?;
+    }
+    if verifier.is_none() && ctx.client_secret.is_none() {
+        return Err(Fail::Config(
+            "no client secret and no --code-verifier: pass one of them".into(),
+        ));
+    }
+    let mut driver = open(ctx, ctx.config(&client_id), Restore::Nothing, true)?;
+    driver.session_mut().authorization_code(AuthorizationCode {
         code: Secret::new(code),
         redirect_uri,
-        auth,
-    };
-    let fresh = execute(ctx, &request, &client_id, None)?;
-    lock.save(&fresh.stored)?;
-    print_fresh(ctx, &fresh, "signed in")?;
-    Ok(())
+        code_verifier: verifier.map(Secret::new),
+    });
+    let access = driver
+        .token_once(&mut |_| {})
+        .map_err(|e| failure(ctx, e, Doing::Exchange))?;
+    if driver.session().refresh_token().is_none() {
+        return Err(Fail::Network(
+            "the answer has no refresh token: nothing saved".into(),
+        ));
+    }
+    print_fresh(ctx, &Fresh::of(&driver, access), "signed in")
 }
 
 fn refresh(ctx: &Ctx, refresh_token: Option<&str>) -> Result<(), Fail> {
-    let lock = ctx.store.lock()?;
-    let stored = lock.load()?;
-    let client_id = ctx.client_id(stored.as_ref())?;
-    let fresh = refresh_with(ctx, stored.as_ref(), refresh_token, &client_id)?;
-    lock.save(&fresh.stored)?;
-    print_fresh(ctx, &fresh, "refreshed")?;
-    Ok(())
-}
-
-fn refresh_with(
-    ctx: &Ctx,
-    stored: Option<&StoredTokens>,
-    refresh_token: Option<&str>,
-    client_id: &str,
-) -> Result<Fresh, Fail> {
-    let refresh = refresh_token
-        .or_else(|| stored.map(|s| s.refresh_token.as_str()))
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| {
-            Fail::Config(
-                "not signed in: no refresh token stored (run `lwa device-login` or `lwa exchange`)"
-                    .into(),
-            )
-        })?;
-    let request = Request::Refresh {
-        client_id,
-        refresh_token: Secret::new(refresh),
-        client_secret: ctx.client_secret.as_deref().map(Secret::new),
-    };
-    execute(ctx, &request, client_id, Some(refresh))
+    let client_id = ctx.client_id(ctx.store.load()?.as_ref())?;
+    let mut driver = open(ctx, ctx.config(&client_id), Restore::RefreshToken, true)?;
+    if let Some(token) = refresh_token.filter(|t| !t.is_empty()) {
+        driver
+            .session_mut()
+            .restore_refresh_token(token)
+            .map_err(|e| Fail::Config(format!("--refresh-token: {e}")))?;
+    }
+    let access = driver
+        .token_once(&mut |_| {})
+        .map_err(|e| failure(ctx, e, Doing::Refresh))?;
+    print_fresh(ctx, &Fresh::of(&driver, access), "refreshed")
 }
 
 fn token(ctx: &Ctx) -> Result<(), Fail> {
@@ -726,37 +1022,50 @@ fn token(ctx: &Ctx) -> Result<(), Fail> {
             ctx.store.path().display()
         ))
     };
-    let good = |stored: &StoredTokens| {
-        !stored.access_token.is_empty()
-            && stored.expires_at > unix_now().saturating_add(MARGIN.as_secs())
-    };
-    let serve = |stored: &StoredTokens| {
-        ctx.say("  the stored access token is valid for more than 10 minutes: no request sent")?;
-        if !ctx.verbose {
-            outln!("{}", printable(&stored.access_token)?)?;
+    let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
+    let client_id = ctx.client_id(Some(&stored))?;
+    let serve = |driver: &Driver<'_, Checked>, token: Zeroizing<String>| {
+        printable(&token)?;
+        if ctx.json {
+            let fresh = Fresh::of(driver, token);
+            outln!(
+                "{}",
+                serde_json::json!({
+                    "access_token": fresh.access.as_str(),
+                    "token_type": "bearer",
+                    "expires_in": fresh.expires_in,
+                    "expires_at": fresh.expires_at,
+                })
+            )?;
+        } else if !ctx.verbose {
+            outln!("{}", token.as_str())?;
         }
         Ok(())
     };
-    // A valid token is served without the lock: writers rename whole files into place, so
-    // this never waits for another lwa in the middle of a slow refresh.
-    let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
-    if good(&stored) {
-        return serve(&stored);
+    // A token the session hands out as it is is served without the lock: writers rename
+    // whole files into place, so this never waits for another lwa in a slow refresh.
+    let mut driver = open(ctx, ctx.config(&client_id), Restore::Tokens, false)?;
+    if let Some(token) = driver.ready_token() {
+        ctx.say("  the stored access token is valid for more than 10 minutes: no request sent")?;
+        return serve(&driver, token);
     }
-    // Refresh under the lock; another lwa may have refreshed while this one waited for it.
-    let lock = ctx.store.lock()?;
-    let stored = lock.load()?.ok_or_else(not_signed_in)?;
-    if good(&stored) {
-        return serve(&stored);
-    }
-    ctx.say("  the stored access token expires within 10 minutes: refreshing first")?;
-    let client_id = ctx.client_id(Some(&stored))?;
-    let fresh = refresh_with(ctx, Some(&stored), None, &client_id)?;
-    lock.save(&fresh.stored)?;
-    if !ctx.verbose {
-        outln!("{}", printable(&fresh.stored.access_token)?)?;
-    }
-    Ok(())
+    drop(driver);
+    // Under the lock: another lwa may have refreshed while this one waited for it.
+    let mut driver = open(ctx, ctx.config(&client_id), Restore::Tokens, true)?;
+    let mut sent = false;
+    let token = driver
+        .token_once(&mut |event| {
+            if matches!(event, Event::Sending { .. }) {
+                sent = true;
+            }
+        })
+        .map_err(|e| failure(ctx, e, Doing::Refresh))?;
+    ctx.say(if sent {
+        "  the stored access token expired or expires within 10 minutes: refreshed first"
+    } else {
+        "  another lwa refreshed the stored access token meanwhile: no request sent"
+    })?;
+    serve(&driver, token)
 }
 
 fn device_login(
@@ -764,32 +1073,26 @@ fn device_login(
     product_id: &str,
     serial: &str,
     retry_for: Duration,
+    progress_every: Duration,
 ) -> Result<(), Fail> {
     let client_id = match &ctx.client_id {
         Some(id) => id.clone(),
         None => ctx.client_id(ctx.store.load()?.as_ref())?,
     };
     let config = Config {
-        client_id: &client_id,
-        client_secret: ctx.client_secret.as_deref().map(Secret::new),
         linking: Some(Linking {
             product_id,
             device_serial_number: serial,
         }),
-        ..Config::new(&client_id)
+        ..ctx.config(&client_id)
     };
-    let store = SessionStore {
-        store: ctx.store.clone(),
-        client_id: client_id.clone(),
-        unix_origin: unix_now(),
-    };
-    let mut driver =
-        Driver::new(ctx.client.clone(), Session::new(config), store).give_up_after(retry_for);
+    let mut driver = open(ctx, config, Restore::Nothing, false)?.give_up_after(retry_for);
     let interactive = std::io::stderr().is_terminal();
     if interactive {
         end_countdown_on_interrupt();
     }
     let mut code_deadline: Option<std::time::Instant> = None;
+    let mut last_progress = std::time::Instant::now();
     let mut last_failure: Option<String> = None;
     let result = driver.token(&mut |event| match event {
         Event::ShowCode {
@@ -802,19 +1105,25 @@ fn device_login(
             errln!();
             errln!("  To sign in, open {}", escaped(verification_uri));
             errln!("  and enter the code:  {}", escaped(user_code));
-            if let Some(qr) = qr_code(verification_uri) {
+            // A QR code is for a screen; in a log it is noise.
+            if interactive && let Some(qr) = qr_code(verification_uri) {
                 errln!("{qr}");
             }
+            last_progress = std::time::Instant::now();
         }
         Event::Waiting { .. } => {
-            if interactive && let Some(deadline) = code_deadline {
-                let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Some(deadline) = code_deadline else {
+                return;
+            };
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let (min, sec) = (left.as_secs() / 60, left.as_secs() % 60);
+            if interactive {
                 COUNTDOWN_OPEN.store(true, std::sync::atomic::Ordering::SeqCst);
-                errp!(
-                    "\r  waiting for you to enter the code ({}:{:02} left)  ",
-                    left.as_secs() / 60,
-                    left.as_secs() % 60
-                );
+                errp!("\r  waiting for you to enter the code ({min}:{sec:02} left)  ");
+            } else if last_progress.elapsed() >= progress_every {
+                // Without a terminal a line cannot be rewritten: one now and then.
+                errln!("  waiting for you to enter the code ({min}:{sec:02} left)");
+                last_progress = std::time::Instant::now();
             }
         }
         Event::Failed(e) => {
@@ -831,35 +1140,117 @@ fn device_login(
         COUNTDOWN_OPEN.store(false, std::sync::atomic::Ordering::SeqCst);
         errln!();
     }
-    match result {
-        Ok(access) => {
-            let now = driver.now();
-            let session = driver.session_mut();
-            let expires_in = session
-                .access_expires_at()
-                .map_or(0, |at| at.since(now).as_secs());
-            let refresh = session
-                .refresh_token()
-                .map(|t| t.expose().to_owned())
-                .unwrap_or_default();
-            let fresh = Fresh {
-                stored: StoredTokens {
-                    client_id,
-                    access_token: access.to_string(),
-                    refresh_token: refresh,
-                    token_type: "bearer".into(),
-                    expires_at: unix_now() + expires_in,
-                },
-                expires_in,
-            };
-            print_fresh(ctx, &fresh, "signed in")?;
-            Ok(())
-        }
-        Err(DriverError::Stopped(reason)) => Err(Fail::OAuth(reason.to_string())),
-        Err(DriverError::Store(e)) => Err(Fail::from(e)),
-        Err(e @ DriverError::GaveUp { .. }) => Err(Fail::Network(e.to_string())),
-        Err(e) => Err(Fail::Config(e.to_string())),
+    let access = result.map_err(|e| failure(ctx, e, Doing::Linking))?;
+    print_fresh(ctx, &Fresh::of(&driver, access), "signed in")
+}
+
+/// The store path of the command line, without building a client (status and logout send
+/// nothing).
+fn store_of(g: &Global) -> Result<FileStore, Fail> {
+    let path = match &g.store {
+        Some(p) => p.clone(),
+        None => default_store()?,
+    };
+    Ok(FileStore::new(path).lock_timeout(Duration::from_secs(g.lock_timeout)))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Unix seconds as a local date and time, `2026-11-30 14:05:09 +01:00`.
+fn local_time(unix: u64) -> String {
+    use chrono::TimeZone as _;
+    i64::try_from(unix)
+        .ok()
+        .and_then(|secs| chrono::Local.timestamp_opt(secs, 0).single())
+        .map_or_else(
+            || format!("{unix} (Unix time)"),
+            |t| t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        )
+}
+
+/// A span of seconds for people: `45 s`, `47 min`, `5 h 3 min`, `3 days`.
+fn span(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        3600..172_800 => match secs % 3600 / 60 {
+            0 => format!("{} h", secs / 3600),
+            min => format!("{} h {min} min", secs / 3600),
+        },
+        _ => format!("{} days", secs / 86_400),
     }
+}
+
+/// An expiry for people: `2026-11-30 14:05:09 +01:00 (in 47 min)`, or `... (3 min ago)`.
+fn expiry(unix: u64) -> String {
+    let now = unix_now();
+    if unix > now {
+        format!("{} (in {})", local_time(unix), span(unix - now))
+    } else {
+        format!("{} ({} ago)", local_time(unix), span(now - unix))
+    }
+}
+
+fn status(g: &Global) -> Result<(), Fail> {
+    let store = store_of(g)?;
+    let path = store.path().display().to_string();
+    let stored = store.load()?;
+    let signed_in = stored.as_ref().filter(|s| !s.refresh_token.is_empty());
+    let expires_at = signed_in
+        .filter(|s| !s.access_token.is_empty())
+        .map(|s| s.expires_at);
+    if g.json {
+        outln!(
+            "{}",
+            serde_json::json!({
+                "signed_in": signed_in.is_some(),
+                "client_id": signed_in.map(|s| s.client_id.as_str()),
+                "access_token_expires_at": expires_at,
+                "access_token_expires_in": expires_at.map(|at| at.saturating_sub(unix_now())),
+                "store": path,
+            })
+        )?;
+    } else if let Some(s) = signed_in {
+        outln!("signed in: yes")?;
+        outln!("client ID: {}", escaped(&s.client_id))?;
+        match expires_at {
+            Some(at) if at > unix_now() => outln!("access token: expires {}", expiry(at))?,
+            Some(at) => outln!("access token: expired {}", expiry(at))?,
+            None => outln!("access token: none stored (the next `lwa token` refreshes)")?,
+        }
+        outln!("store: {path}")?;
+    } else {
+        outln!("signed in: no (run `lwa device-login` or `lwa exchange`)")?;
+        outln!("store: {path} (no tokens)")?;
+    }
+    if signed_in.is_some() {
+        Ok(())
+    } else {
+        Err(Fail::Silent(2))
+    }
+}
+
+fn logout(g: &Global) -> Result<(), Fail> {
+    let store = store_of(g)?;
+    let path = store.path().display().to_string();
+    let lock = store.lock()?;
+    let deleted = lock.load()?.is_some();
+    lock.remove()?;
+    if g.json {
+        outln!(
+            "{}",
+            serde_json::json!({"signed_out": true, "deleted": deleted, "store": path})
+        )?;
+    } else if deleted {
+        outln!("signed out: deleted {path}")?;
+    } else {
+        outln!("not signed in: no tokens at {path}")?;
+    }
+    Ok(())
 }
 
 fn qr_code(text: &str) -> Option<String> {
@@ -897,11 +1288,48 @@ fn pkce(g: &Global) -> Result<(), Fail> {
     Ok(())
 }
 
-#[cfg(feature = "mock")]
-fn mock_server(args: &MockArgs) -> Result<(), Fail> {
+/// The look-alike's log: one line per request answered, escaped (method, path and grant
+/// type are what a client sent). A closed stdout loses the log, nothing else.
+fn log_request(request: &lwa_std::mock::RequestLog) {
+    let _ = outln!("{}", escaped(&request.to_string()));
+}
+
+/// `text` as one word for a POSIX shell: as it is when it holds nothing the shell would
+/// read, else in single quotes.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,=@%".contains(&b));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// Writes the CA certificate to a new file (never through a file or link already there).
+fn write_new(path: &std::path::Path, pem: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o644);
+    }
+    options.open(path)?.write_all(pem.as_bytes())
+}
+
+fn mock_server(g: &Global, args: &MockArgs) -> Result<(), Fail> {
     use lwa_std::mock::{Chain, MockConfig, MockServer};
     let defaults = MockConfig::default();
     let config = MockConfig {
+        client_id: g
+            .client_id
+            .clone()
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| defaults.client_id.clone()),
+        client_secret: g.client_secret.clone().filter(|s| !s.is_empty()),
         poll_interval: args.poll_interval,
         rotate_refresh_tokens: args.rotate,
         approve_after_polls: args.approve_after_polls,
@@ -914,43 +1342,82 @@ fn mock_server(args: &MockArgs) -> Result<(), Fail> {
         } else {
             args.names.clone()
         },
+        on_request: Some(log_request),
         ..defaults
+    };
+    // Listening for the end before a CA file exists, so that none is left behind.
+    #[cfg(unix)]
+    let signals = {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).ok()
     };
     let port = args.port;
     let server = MockServer::start(config.clone(), args.tls, port)
         .map_err(|e| Fail::Config(format!("cannot start the look-alike on port {port}: {e}")))?;
-    outln!("LWA look-alike at {}", server.origin())?;
-    outln!("client ID: {}", config.client_id)?;
+    // The CA file this run made, deleted when it stops; a --ca-out file is the user's.
+    let mut made: Option<PathBuf> = None;
+    let mut ca_file = None;
     if let Some(pem) = server.ca_pem() {
-        let path = args.ca_out.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("lwa-mock-ca-{}.pem", server.port()))
-        });
-        std::fs::write(&path, pem)
-            .map_err(|e| Fail::Config(format!("cannot write {}: {e}", path.display())))?;
-        outln!(
-            "CA certificate: {} (pass it with --ca-file)",
-            path.display()
-        )?;
+        let path = match &args.ca_out {
+            Some(path) => {
+                std::fs::write(path, pem)
+                    .map_err(|e| Fail::Config(format!("cannot write {}: {e}", path.display())))?;
+                path.clone()
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!(
+                    "lwa-mock-ca-{}-{}.pem",
+                    server.port(),
+                    std::process::id()
+                ));
+                write_new(&path, pem)
+                    .map_err(|e| Fail::Config(format!("cannot write {}: {e}", path.display())))?;
+                made = Some(path.clone());
+                path
+            }
+        };
+        ca_file = Some(path);
     }
-    outln!(
-        "approve a device code: curl '{}/mock/approve?user_code=CODE'",
-        server.origin()
-    )?;
+    outln!("LWA look-alike at {}", server.origin())?;
+    outln!("client ID: {}", escaped(&config.client_id))?;
+    match &ca_file {
+        Some(path) => {
+            outln!(
+                "CA certificate: {} (pass it with --ca-file{})",
+                path.display(),
+                if made.is_some() {
+                    "; deleted when the look-alike stops"
+                } else {
+                    ""
+                }
+            )?;
+            outln!(
+                "approve a device code: curl --cacert {} '{}/mock/approve?user_code=CODE'",
+                shell_word(&path.display().to_string()),
+                server.origin()
+            )?;
+        }
+        None => outln!(
+            "approve a device code: curl '{}/mock/approve?user_code=CODE'",
+            server.origin()
+        )?,
+    }
     outln!("stop with Ctrl-C")?;
-    let _ = std::io::stdout().flush();
+    #[cfg(unix)]
+    if let Some(mut signals) = signals
+        && let Some(signal) = signals.forever().next()
+    {
+        if let Some(path) = &made {
+            let _ = std::fs::remove_file(path);
+        }
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
+        std::process::exit(128 + signal);
+    }
     loop {
         std::thread::park();
     }
 }
 
-#[cfg(not(feature = "mock"))]
-fn mock_server(_args: &MockArgs) -> Result<(), Fail> {
-    Err(Fail::Config(
-        "this lwa was built without the `mock` feature".into(),
-    ))
-}
-
-#[cfg(feature = "mock")]
 fn demo(g: &Global) -> Result<(), Fail> {
     use lwa_std::mock::{MockConfig, MockServer};
 
@@ -986,15 +1453,21 @@ fn demo(g: &Global) -> Result<(), Fail> {
     outln!()?;
     outln!("2. device-login: the device asks for a code pair, shows the code, and polls until")?;
     outln!("   the user has entered it (the look-alike approves at once).")?;
-    device_login(&ctx, "demo_device", "DEMO0001", Duration::from_secs(60))?;
+    device_login(
+        &ctx,
+        "demo_device",
+        "DEMO0001",
+        Duration::from_secs(60),
+        Duration::from_secs(30),
+    )?;
     let stored = ctx
         .store
         .load()?
         .ok_or_else(|| Fail::Config("the store is empty after sign-in".into()))?;
     outln!(
-        "   signed in: a {}-character access token valid until {} (Unix time) and a refresh token, saved (mode 0600).",
+        "   signed in: a {}-character access token valid until {} and a refresh token, saved (mode 0600).",
         stored.access_token.len(),
-        stored.expires_at
+        expiry(stored.expires_at)
     )?;
     outln!()?;
     outln!("3. refresh: trade the stored refresh token for a new access token.")?;
@@ -1044,11 +1517,4 @@ fn demo(g: &Global) -> Result<(), Fail> {
     server.shutdown();
     outln!("Done. Against Amazon, drop --endpoint and pass your own --client-id.")?;
     Ok(())
-}
-
-#[cfg(not(feature = "mock"))]
-fn demo(_g: &Global) -> Result<(), Fail> {
-    Err(Fail::Config(
-        "this lwa was built without the `mock` feature".into(),
-    ))
 }
