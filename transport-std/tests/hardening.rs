@@ -1164,20 +1164,26 @@ fn kill_writers(runs: u64) -> KillFigures {
             .spawn()
             .unwrap();
         let out = child.stdout.take().unwrap();
+        let (first_save, saving) = std::sync::mpsc::channel();
         let reader = thread::spawn(move || {
             let mut acknowledged = (0u64, None::<u64>);
             for line in std::io::BufRead::lines(std::io::BufReader::new(out)) {
                 let Ok(line) = line else { break };
                 if let Ok(n) = line.trim().parse::<u64>() {
                     acknowledged = (acknowledged.0 + 1, Some(n));
+                    let _ = first_save.send(());
                 }
             }
             acknowledged
         });
+        // The kill lands at a random point once the writer is saving in its loop, however
+        // long a busy machine takes to start it (a fixed delay from the spawn sometimes
+        // killed every writer before its first save).
+        let _ = saving.recv_timeout(Duration::from_secs(20));
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        thread::sleep(Duration::from_millis(5 + seed % 56));
+        thread::sleep(Duration::from_micros(seed % 30_000));
         child.kill().unwrap(); // SIGKILL: no destructor, no cleanup, possibly mid-write
         child.wait().unwrap();
         let (saves, last) = reader.join().unwrap();
