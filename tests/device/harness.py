@@ -220,8 +220,14 @@ def main():
     if len(sys.argv) < 2:
         sys.exit("usage: harness.py FIRMWARE.elf")
     firmware = sys.argv[1]
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "lwa"], cwd=ROOT, check=True)
-    lwa = os.path.join(ROOT, "target", "release", "lwa")
+    # Where cargo puts it: CARGO_TARGET_DIR when set (from the current folder if relative, as
+    # cargo takes it; handed on absolute, since the build runs in the workspace), else the
+    # workspace's target folder.
+    target = os.environ.get("CARGO_TARGET_DIR")
+    target = os.path.abspath(target) if target else os.path.join(ROOT, "target")
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "lwa"], cwd=ROOT, check=True,
+                   env={**os.environ, "CARGO_TARGET_DIR": target})
+    lwa = os.path.join(target, "release", "lwa")
     tmp = tempfile.mkdtemp(prefix="lwa-device-")
     started = []
     stall = half_handshake_server(close=False)
