@@ -15,100 +15,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use lwa_std::core::pkce::CodeVerifier;
 use lwa_std::mock::{MockConfig, MockServer, Pki};
 use lwa_std::store::{FileStore, StoredTokens};
 
-const CLIENT_ID: &str = "amzn1.application-oa2-client.mock";
+mod common;
 
-struct Env {
-    dir: tempfile::TempDir,
-    ca: Option<PathBuf>,
-    origin: String,
-}
-
-impl Env {
-    fn new(server: &MockServer) -> Self {
-        Self::for_origin(server.origin(), server.ca_pem())
-    }
-
-    fn for_origin(origin: &str, ca_pem: Option<&str>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = ca_pem.map(|pem| {
-            let p = dir.path().join("ca.pem");
-            std::fs::write(&p, pem).unwrap();
-            p
-        });
-        Self {
-            dir,
-            ca,
-            origin: origin.to_owned(),
-        }
-    }
-
-    fn store(&self) -> PathBuf {
-        self.dir.path().join("tokens.json")
-    }
-
-    fn store_bytes(&self) -> Option<Vec<u8>> {
-        std::fs::read(self.store()).ok()
-    }
-
-    fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lwa"));
-        c.env_remove("LWA_STORE")
-            .env_remove("LWA_CLIENT_ID")
-            .env_remove("LWA_CLIENT_SECRET")
-            .env_remove("LWA_REFRESH_TOKEN")
-            .env_remove("LWA_CODE")
-            .env_remove("LWA_CODE_VERIFIER")
-            .arg("--endpoint")
-            .arg(&self.origin)
-            .arg("--store")
-            .arg(self.store());
-        if let Some(ca) = &self.ca {
-            c.arg("--ca-file").arg(ca);
-        }
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-
-    fn save(&self, access: &str, refresh: &str, expires_at: u64) {
-        FileStore::new(self.store())
-            .save(&StoredTokens {
-                client_id: CLIENT_ID.into(),
-                access_token: access.into(),
-                refresh_token: refresh.into(),
-                token_type: "bearer".into(),
-                expires_at,
-            })
-            .unwrap();
-    }
-
-    fn load(&self) -> StoredTokens {
-        FileStore::new(self.store()).load().unwrap().unwrap()
-    }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{CLIENT_ID, Env, now, stderr, stdout};
 
 #[track_caller]
 fn assert_exit(o: &Output, code: i32, stderr_has: &str) {
@@ -138,7 +53,7 @@ fn secret_server(tls: bool, rotate: bool) -> MockServer {
 #[test]
 fn exchange_with_secret_over_https_then_reused_code() {
     let server = secret_server(true, false);
-    let env = Env::new(&server);
+    let env = Env::new(server.origin(), server.ca_pem());
     let code = server.authorize("https://example.com/cb", None);
     let args = [
         "exchange",
@@ -199,7 +114,7 @@ fn exchange_with_secret_over_https_then_reused_code() {
 #[test]
 fn exchange_with_pkce_and_json_output() {
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
-    let env = Env::new(&server);
+    let env = Env::new(server.origin(), server.ca_pem());
     let verifier = CodeVerifier::from_random(&[9; 32]).unwrap();
     let challenge = verifier.challenge();
     let code = server.authorize("amzn://cb", Some(challenge.as_str()));
@@ -267,7 +182,7 @@ fn exchange_with_pkce_and_json_output() {
 #[test]
 fn refresh_rotates_and_keeps_client_id_and_options_after_the_subcommand() {
     let server = secret_server(true, true);
-    let env = Env::new(&server);
+    let env = Env::new(server.origin(), server.ca_pem());
     let first = server.issue_refresh_token();
     env.save("", &first, 0);
     // Global options after the subcommand work too.
@@ -297,7 +212,7 @@ fn refresh_rotates_and_keeps_client_id_and_options_after_the_subcommand() {
 #[test]
 fn token_sends_nothing_while_the_stored_one_is_good_and_refreshes_near_expiry() {
     let server = MockServer::start(MockConfig::default(), true, 0).unwrap();
-    let env = Env::new(&server);
+    let env = Env::new(server.origin(), server.ca_pem());
     let refresh = server.issue_refresh_token();
     env.save("Atza|still-good", &refresh, now() + 3000);
     let o = env.run(&["token"]);
@@ -321,7 +236,7 @@ fn token_sends_nothing_while_the_stored_one_is_good_and_refreshes_near_expiry() 
 #[test]
 fn concurrent_token_commands_refresh_once() {
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
-    let env = Env::new(&server);
+    let env = Env::new(server.origin(), server.ca_pem());
     let refresh = server.issue_refresh_token();
     env.save("Atza|old", &refresh, now());
     let children: Vec<_> = (0..4)
@@ -359,7 +274,7 @@ fn device_login_with_a_person_approving_the_shown_code() {
         0,
     )
     .unwrap();
-    let env = Env::new(&server);
+    let env = Env::new(server.origin(), server.ca_pem());
     let mut child = env
         .command()
         .args([
@@ -424,7 +339,7 @@ fn device_login_json_against_an_auto_approving_server() {
         0,
     )
     .unwrap();
-    let env = Env::new(&server);
+    let env = Env::new(server.origin(), server.ca_pem());
     let o = env.run(&[
         "device-login",
         "--product-id",
@@ -502,7 +417,7 @@ fn demo_runs_from_start_to_end() {
 
 #[test]
 fn usage_and_configuration_errors_exit_2() {
-    let env = Env::for_origin("http://127.0.0.1:9", None);
+    let env = Env::new("http://127.0.0.1:9", None);
     let cases: &[(&[&str], &str)] = &[
         (
             &["--endpoint", "http://api.amazon.com", "token"],
@@ -625,7 +540,7 @@ fn hostile_env(answer: &[u8], tls: bool) -> Env {
     } else {
         "http://127.0.0.1"
     };
-    let env = Env::for_origin(&format!("{scheme}:{port}"), ca.as_deref());
+    let env = Env::new(&format!("{scheme}:{port}"), ca.as_deref());
     env.save("Atza|expired", "Atzr|stored", now());
     env
 }
@@ -678,7 +593,7 @@ fn a_refresh_answer_without_refresh_token_keeps_the_stored_one() {
 #[test]
 fn a_stalling_server_times_out() {
     let port = hostile(Vec::new(), None, true);
-    let env = Env::for_origin(&format!("http://127.0.0.1:{port}"), None);
+    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
     env.save("", "Atzr|stored", 0);
     let before = env.store_bytes();
     let started = std::time::Instant::now();
@@ -696,7 +611,7 @@ fn a_stalling_server_times_out() {
 /// `trusted`'s CA; the refresh must fail with exit 3 and `message`, leaving the store alone.
 fn refused_over_tls(config: Arc<rustls::ServerConfig>, trusted: &Pki, message: &str) {
     let port = hostile(b"HTTP/1.1 200 OK\r\n\r\n".to_vec(), Some(config), false);
-    let env = Env::for_origin(&format!("https://localhost:{port}"), Some(trusted.ca_pem()));
+    let env = Env::new(&format!("https://localhost:{port}"), Some(trusted.ca_pem()));
     env.save("", "Atzr|stored", 0);
     let before = env.store_bytes();
     let o = env.run(&["refresh", "--client-id", CLIENT_ID]);
@@ -855,7 +770,7 @@ fn the_mock_server_command_serves_the_other_commands() {
         .unwrap()
         .to_owned();
     let ca = std::fs::read_to_string(&ca_path).unwrap();
-    let env = Env::for_origin(&origin, Some(&ca));
+    let env = Env::new(&origin, Some(&ca));
     // Device login against the process, approved by "the user" through its HTTP endpoint.
     let mut login = env
         .command()

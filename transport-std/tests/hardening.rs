@@ -17,39 +17,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use lwa_std::mock::Pki;
 use lwa_std::store::{FileStore, StoredTokens};
 
-const CLIENT_ID: &str = "amzn1.application-oa2-client.mock";
+mod common;
 
-/// A store directory and the origin `lwa` talks to.
-struct Env {
-    dir: tempfile::TempDir,
-    ca: Option<PathBuf>,
-    origin: String,
+use common::{CLIENT_ID, Env, now, stderr, stdout};
+
+/// The store directory of a test, every command naming the look-alike's client ID.
+fn env_for(origin: &str, ca_pem: Option<&str>) -> Env {
+    Env::new(origin, ca_pem).with_client_id()
 }
 
 impl Env {
-    fn new(origin: &str, ca_pem: Option<&str>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = ca_pem.map(|pem| {
-            let p = dir.path().join("ca.pem");
-            std::fs::write(&p, pem).unwrap();
-            p
-        });
-        Self {
-            dir,
-            ca,
-            origin: origin.to_owned(),
-        }
-    }
-
-    fn store(&self) -> PathBuf {
-        self.dir.path().join("tokens.json")
-    }
-
     /// Holds the store's lock, the way an `lwa` in the middle of a refresh does, until the
     /// returned file is dropped.
     fn hold_lock(&self) -> std::fs::File {
@@ -63,54 +45,6 @@ impl Env {
         lock.lock().unwrap();
         lock
     }
-
-    fn store_bytes(&self) -> Option<Vec<u8>> {
-        std::fs::read(self.store()).ok()
-    }
-
-    fn command(&self) -> Command {
-        self.command_for(&self.store())
-    }
-
-    /// `lwa` with this environment, but the store at `store`.
-    fn command_for(&self, store: &Path) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lwa"));
-        c.env_remove("LWA_STORE")
-            .env_remove("LWA_CLIENT_ID")
-            .env_remove("LWA_CLIENT_SECRET")
-            .env_remove("LWA_REFRESH_TOKEN")
-            .env_remove("LWA_CODE")
-            .env_remove("LWA_CODE_VERIFIER")
-            .arg("--endpoint")
-            .arg(&self.origin)
-            .arg("--store")
-            .arg(store)
-            .arg("--client-id")
-            .arg(CLIENT_ID);
-        if let Some(ca) = &self.ca {
-            c.arg("--ca-file").arg(ca);
-        }
-        c
-    }
-
-    fn save(&self, access: &str, refresh: &str, expires_at: u64) {
-        FileStore::new(self.store())
-            .save(&StoredTokens {
-                client_id: CLIENT_ID.into(),
-                access_token: access.into(),
-                refresh_token: refresh.into(),
-                token_type: "bearer".into(),
-                expires_at,
-            })
-            .unwrap();
-    }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// Whether this process runs as root (then file permissions do not apply to it, and tests
@@ -123,14 +57,6 @@ fn is_root() -> bool {
 
 /// `nobody`'s user and group IDs.
 const NOBODY: u32 = 65534;
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[track_caller]
 fn assert_exit(o: &Output, code: i32, stderr_has: &str) {
@@ -301,7 +227,7 @@ fn trickling_tls_answer_server(pace: Duration) -> (u16, Pki) {
 #[test]
 fn a_trickled_tls_handshake_ends_by_the_exchange_deadline() {
     let (port, pki) = trickling_tls_server(Duration::from_millis(200));
-    let env = Env::new(&format!("https://localhost:{port}"), Some(pki.ca_pem()));
+    let env = env_for(&format!("https://localhost:{port}"), Some(pki.ca_pem()));
     env.save("", "Atzr|stored", 0);
     let before = env.store_bytes();
     let (o, took) = run_within(
@@ -319,7 +245,7 @@ fn a_trickled_tls_handshake_ends_by_the_exchange_deadline() {
 #[test]
 fn a_trickled_tls_answer_ends_by_the_exchange_deadline() {
     let (port, pki) = trickling_tls_answer_server(Duration::from_millis(200));
-    let env = Env::new(&format!("https://localhost:{port}"), Some(pki.ca_pem()));
+    let env = env_for(&format!("https://localhost:{port}"), Some(pki.ca_pem()));
     env.save("", "Atzr|stored", 0);
     let before = env.store_bytes();
     let (o, took) = run_within(
@@ -337,7 +263,7 @@ fn a_trickled_tls_answer_ends_by_the_exchange_deadline() {
 #[test]
 fn a_valid_stored_token_is_served_while_another_process_holds_the_lock() {
     // Nothing listens: no request may be needed.
-    let env = Env::new("http://127.0.0.1:9", None);
+    let env = env_for("http://127.0.0.1:9", None);
     env.save("Atza|valid", "Atzr|stored", now() + 3600);
     let _held = env.hold_lock();
     let (o, took) = run_within(env.command().arg("token"), Duration::from_secs(20));
@@ -349,7 +275,7 @@ fn a_valid_stored_token_is_served_while_another_process_holds_the_lock() {
 /// Issue 10.2: waiting for the lock is bounded, and the message says why it gave up.
 #[test]
 fn waiting_for_the_lock_is_bounded_with_a_clear_message() {
-    let env = Env::new("http://127.0.0.1:9", None);
+    let env = env_for("http://127.0.0.1:9", None);
     env.save("", "Atzr|stored", 0);
     let before = env.store_bytes();
     let _held = env.hold_lock();
@@ -371,7 +297,7 @@ fn waiting_for_the_lock_is_bounded_with_a_clear_message() {
 fn reading_the_store_needs_no_write_access_to_its_directory() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let env = Env::new("http://127.0.0.1:9", None);
+    let env = env_for("http://127.0.0.1:9", None);
     env.save("Atza|valid", "Atzr|stored", now() + 3600);
     std::fs::remove_file(env.dir.path().join("tokens.json.lock")).unwrap();
     let mut command = env.command();
@@ -457,7 +383,7 @@ fn temp_files(dir: &Path) -> Vec<PathBuf> {
 /// fails.
 #[test]
 fn temporary_files_left_by_killed_writers_are_deleted_by_the_next_lwa() {
-    let env = Env::new("http://127.0.0.1:9", None);
+    let env = env_for("http://127.0.0.1:9", None);
     let mut left = Vec::new();
     for run in 0..400u64 {
         kill_a_writer(&env.store(), Duration::from_millis(15 + run % 40));
@@ -485,7 +411,7 @@ fn temporary_files_left_by_killed_writers_are_deleted_by_the_next_lwa() {
 /// holds (a member of the wrong type used to be quoted, token and all).
 #[test]
 fn store_errors_never_echo_the_store() {
-    let env = Env::new("http://127.0.0.1:9", None);
+    let env = env_for("http://127.0.0.1:9", None);
     let leaks = [
         r#"{"client_id":"c","access_token":"Atza|leak-a","refresh_token":"Atzr|leak-r","token_type":"bearer","expires_at":"Atzr|leak-e"}"#,
         r#"{"client_id":"c","access_token":["Atza|leak-a"],"refresh_token":"Atzr|leak-r","token_type":"bearer","expires_at":1}"#,
@@ -574,7 +500,7 @@ fn server_text_is_escaped_before_it_reaches_the_terminal() {
     let description = r#"bad\u001b]0;pwned\u0007\u001b[2J\r\nlwa: refreshed, all good\u0085\u202e"#;
     let body = format!(r#"{{"error":"invalid_grant","error_description":"{description}"}}"#);
     let port = scripted(vec![json_answer("400 Bad Request", &body)]);
-    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
+    let env = env_for(&format!("http://127.0.0.1:{port}"), None);
     env.save("", "Atzr|stored", 0);
     let (o, _) = run_within(env.command().arg("refresh"), Duration::from_secs(20));
     assert_exit(
@@ -592,7 +518,7 @@ fn server_text_is_escaped_before_it_reaches_the_terminal() {
         json_answer("200 OK", pair),
         json_answer("400 Bad Request", refusal),
     ]);
-    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
+    let env = env_for(&format!("http://127.0.0.1:{port}"), None);
     let (o, _) = run_within(
         env.command()
             .args(["device-login", "--product-id", "p", "--serial", "1"]),
@@ -609,7 +535,7 @@ fn server_text_is_escaped_before_it_reaches_the_terminal() {
     // An access token with a control character is refused, not printed or saved.
     let token = r#"{"access_token":"Atza|x\u001b[2J","refresh_token":"Atzr|new","token_type":"bearer","expires_in":3600}"#;
     let port = scripted(vec![json_answer("200 OK", token)]);
-    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
+    let env = env_for(&format!("http://127.0.0.1:{port}"), None);
     env.save("", "Atzr|stored", 0);
     let before = env.store_bytes();
     let (o, _) = run_within(env.command().arg("token"), Duration::from_secs(20));
@@ -623,7 +549,7 @@ fn server_text_is_escaped_before_it_reaches_the_terminal() {
 #[test]
 fn a_planted_lock_symlink_is_not_followed() {
     use std::os::unix::fs::PermissionsExt;
-    let env = Env::new("http://127.0.0.1:9", None);
+    let env = env_for("http://127.0.0.1:9", None);
     let elsewhere = tempfile::tempdir().unwrap();
     let target = elsewhere.path().join("created-through-the-link");
     std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
@@ -645,7 +571,7 @@ fn a_planted_lock_symlink_is_not_followed() {
 /// read.
 #[test]
 fn a_store_that_is_not_a_small_regular_file_is_refused() {
-    let env = Env::new("http://127.0.0.1:9", None);
+    let env = env_for("http://127.0.0.1:9", None);
     let fifo = env.dir.path().join("fifo.json");
     assert!(
         Command::new("mkfifo")
@@ -724,7 +650,7 @@ fn run_with_broken_output(command: &mut Command, full: bool, stderr_closed: bool
 fn a_closed_or_full_stdout_exits_3_after_the_store_is_saved() {
     use lwa_std::mock::{MockConfig, MockServer};
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
-    let env = Env::new(server.origin(), None);
+    let env = env_for(server.origin(), None);
     for full in [false, true] {
         for args in [&["refresh"][..], &["refresh", "--json"][..], &["token"][..]] {
             env.save("", &server.issue_refresh_token(), 0);
@@ -819,7 +745,7 @@ fn plain_http_goes_to_loopback_addresses_only() {
             let _ = tx.send(String::from_utf8_lossy(&got).into_owned());
         }
     });
-    let env = Env::new(&format!("http://evil.localhost:{port}"), None);
+    let env = env_for(&format!("http://evil.localhost:{port}"), None);
     env.save("", "Atzr|in-clear", 0);
     let ip = non_loopback_address();
     let Some(o) = run_with_hosts(
@@ -846,7 +772,7 @@ fn secrets_come_through_stdin_or_the_environment() {
     use lwa_std::core::pkce::CodeVerifier;
     use lwa_std::mock::{MockConfig, MockServer};
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
-    let env = Env::new(server.origin(), None);
+    let env = env_for(server.origin(), None);
     let saved = || FileStore::new(env.store()).load().unwrap().unwrap();
 
     let token = server.issue_refresh_token();
@@ -907,7 +833,7 @@ fn secrets_come_through_stdin_or_the_environment() {
 /// Issue 10.6: a token typed where no argument belongs is not echoed in the usage error.
 #[test]
 fn a_stray_token_is_not_echoed_in_the_usage_error() {
-    let env = Env::new("http://127.0.0.1:9", None);
+    let env = env_for("http://127.0.0.1:9", None);
     let cases: &[&[&str]] = &[
         &["token", "Atzr|typed-by-mistake"],
         &["refresh", "Atzr|typed-by-mistake"],
@@ -932,7 +858,7 @@ fn a_stray_token_is_not_echoed_in_the_usage_error() {
 #[test]
 fn device_login_stops_when_no_code_can_be_had() {
     // Nothing listens on port 9.
-    let env = Env::new("http://127.0.0.1:9", None);
+    let env = env_for("http://127.0.0.1:9", None);
     let (o, took) = run_within(
         env.command().args([
             "device-login",
@@ -957,7 +883,7 @@ fn device_login_keeps_a_usable_code_then_stops_when_it_expires() {
     let pair = r#"{"device_code":"d","user_code":"ABCD","verification_uri":"https://amazon.com/code","expires_in":4,"interval":1}"#;
     // The code pair, then connections closed without an answer: the network is down.
     let port = scripted(vec![json_answer("200 OK", pair), Vec::new()]);
-    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
+    let env = env_for(&format!("http://127.0.0.1:{port}"), None);
     let (o, took) = run_within(
         env.command().args([
             "device-login",
@@ -1005,7 +931,7 @@ fn ctrl_c_ends_the_countdown_line() {
         json_answer("200 OK", pair),
         json_answer("400 Bad Request", pending),
     ]);
-    let env = Env::new(&format!("http://127.0.0.1:{port}"), None);
+    let env = env_for(&format!("http://127.0.0.1:{port}"), None);
     let lwa = env.command();
     let quoted: Vec<String> = std::iter::once(lwa.get_program())
         .chain(lwa.get_args())
@@ -1082,7 +1008,7 @@ fn rewriting_a_store_keeps_its_owner_or_is_refused() {
         return;
     }
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
-    let env = Env::new(server.origin(), None);
+    let env = env_for(server.origin(), None);
     let dir = env.dir.path();
     chown(dir, Some(NOBODY), Some(NOBODY)).unwrap();
 
@@ -1140,7 +1066,7 @@ struct KillFigures {
 /// hundred saves in) and counts torn stores, lost tokens and temporary files that outlive
 /// the next writer; then runs `lwa` once and counts the temporary files left.
 fn kill_writers(runs: u64) -> KillFigures {
-    let env = Env::new("http://127.0.0.1:9", None);
+    let env = env_for("http://127.0.0.1:9", None);
     let path = env.store();
     let mut figures = KillFigures {
         runs,
@@ -1267,7 +1193,7 @@ fn a_silent_name_server_ends_by_the_exchange_deadline() {
         eprintln!("skipped: cannot bind a name server on 127.0.0.77:53");
         return;
     };
-    let env = Env::new("https://lwa-test.invalid-zone.example:443", None);
+    let env = env_for("https://lwa-test.invalid-zone.example:443", None);
     env.save("", "Atzr|stored", 0);
     let hosts = env.dir.path().join("hosts");
     std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();

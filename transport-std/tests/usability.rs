@@ -9,98 +9,16 @@
     clippy::indexing_slicing
 )] // tests
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use lwa_std::store::{FileStore, StoredTokens};
+mod common;
 
-const CLIENT_ID: &str = "amzn1.application-oa2-client.mock";
+use common::{CLIENT_ID, Env, bare, now, stderr, stdout};
 
-/// Every variable lwa reads, removed, so that the caller's environment does not leak in.
-const LWA_VARS: [&str; 6] = [
-    "LWA_STORE",
-    "LWA_CLIENT_ID",
-    "LWA_CLIENT_SECRET",
-    "LWA_REFRESH_TOKEN",
-    "LWA_CODE",
-    "LWA_CODE_VERIFIER",
-];
-
-struct Env {
-    dir: tempfile::TempDir,
-    origin: String,
-}
-
-impl Env {
-    fn new(origin: &str) -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            origin: origin.to_owned(),
-        }
-    }
-
-    fn store(&self) -> PathBuf {
-        self.dir.path().join("tokens.json")
-    }
-
-    /// `lwa` with a clean environment, UTC, this store and endpoint.
-    fn command(&self) -> Command {
-        let mut c = self.local();
-        c.arg("--endpoint").arg(&self.origin);
-        c
-    }
-
-    /// `lwa` with a clean environment, UTC and this store, for the commands that send
-    /// nothing (status, logout).
-    fn local(&self) -> Command {
-        let mut c = bare();
-        c.arg("--store").arg(self.store());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let sends = !matches!(args.first(), Some(&"status" | &"logout"));
-        let mut c = if sends { self.command() } else { self.local() };
-        c.args(args).output().unwrap()
-    }
-
-    fn save(&self, access: &str, refresh: &str, expires_at: u64) {
-        FileStore::new(self.store())
-            .save(&StoredTokens {
-                client_id: CLIENT_ID.into(),
-                access_token: access.into(),
-                refresh_token: refresh.into(),
-                token_type: "bearer".into(),
-                expires_at,
-            })
-            .unwrap();
-    }
-}
-
-/// `lwa` with none of its variables set and the time zone UTC.
-fn bare() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lwa"));
-    for var in LWA_VARS {
-        c.env_remove(var);
-    }
-    c.env("TZ", "UTC");
-    c
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+/// The store directory of a test (no CA: plain http, or the look-alike's CA by hand).
+fn env_for(origin: &str) -> Env {
+    Env::new(origin, None)
 }
 
 #[track_caller]
@@ -139,7 +57,7 @@ fn utc(secs: u64) -> String {
 /// access token expires (local date and "in 47 min") and where the store is; `--json` too.
 #[test]
 fn status_shows_the_sign_in_readably_and_as_json() {
-    let env = Env::new("http://127.0.0.1:9");
+    let env = env_for("http://127.0.0.1:9");
     let path = env.store().display().to_string();
 
     let o = env.run(&["status"]);
@@ -213,7 +131,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
 /// Issue 11.2: `lwa logout` forgets the stored tokens; a second one has nothing to do.
 #[test]
 fn logout_forgets_the_stored_tokens() {
-    let env = Env::new("http://127.0.0.1:9");
+    let env = env_for("http://127.0.0.1:9");
     let path = env.store().display().to_string();
     env.save("Atza|a", "Atzr|r", now() + 3600);
     let o = env.run(&["logout"]);
@@ -285,7 +203,7 @@ fn closed_port() -> u16 {
 fn errors_say_what_to_do() {
     use lwa_std::mock::{MockConfig, MockServer};
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
-    let env = Env::new(server.origin());
+    let env = env_for(server.origin());
     env.save("", "Atzr|unknown", 0);
     let o = env.run(&["refresh"]);
     assert_exit(&o, 1);
@@ -315,7 +233,7 @@ fn errors_say_what_to_do() {
     );
 
     // TLS to the plain-HTTP look-alike.
-    let tls_env = Env::new(&format!("https://localhost:{}", server.port()));
+    let tls_env = env_for(&format!("https://localhost:{}", server.port()));
     tls_env.save("", "Atzr|r", 0);
     let o = tls_env.run(&["refresh"]);
     assert_exit(&o, 3);
@@ -330,7 +248,7 @@ fn errors_say_what_to_do() {
 
     // An HTTPS server whose CA is not passed.
     let https = MockServer::start(MockConfig::default(), true, 0).unwrap();
-    let env = Env::new(https.origin());
+    let env = env_for(https.origin());
     env.save("", "Atzr|r", 0);
     let o = env.run(&["refresh"]);
     assert_exit(&o, 3);
@@ -347,7 +265,7 @@ fn errors_say_what_to_do() {
 
     // Nothing listening.
     let port = closed_port();
-    let env = Env::new(&format!("http://127.0.0.1:{port}"));
+    let env = env_for(&format!("http://127.0.0.1:{port}"));
     env.save("", "Atzr|r", 0);
     let o = env.run(&["refresh"]);
     assert_exit(&o, 3);
@@ -366,7 +284,7 @@ fn errors_say_what_to_do() {
 /// Issue 11.3: with --json, errors are one JSON object on stderr, usage errors included.
 #[test]
 fn json_errors_are_json_on_stderr() {
-    let env = Env::new("http://127.0.0.1:9");
+    let env = env_for("http://127.0.0.1:9");
     let path = env.store().display().to_string();
     let o = env.run(&["--json", "token"]);
     assert_exit(&o, 2);
@@ -382,7 +300,7 @@ fn json_errors_are_json_on_stderr() {
     assert_eq!(stderr(&o).lines().count(), 1);
 
     let port = closed_port();
-    let env = Env::new(&format!("http://127.0.0.1:{port}"));
+    let env = env_for(&format!("http://127.0.0.1:{port}"));
     env.save("", "Atzr|r", 0);
     let o = env.run(&["refresh", "--json"]);
     assert_exit(&o, 3);
@@ -410,7 +328,7 @@ fn json_errors_are_json_on_stderr() {
 /// Issue 11.3: every command honours --json or refuses it; none drops it silently.
 #[test]
 fn json_is_honoured_or_refused_by_every_command() {
-    let env = Env::new("http://127.0.0.1:9");
+    let env = env_for("http://127.0.0.1:9");
     let expires_at = now() + 3600;
     env.save("Atza|stored", "Atzr|r", expires_at);
     let o = env.run(&["token", "--json"]);
@@ -441,7 +359,7 @@ fn json_is_honoured_or_refused_by_every_command() {
 /// command fail, even with --store, and each variable empty gives what it gives unset.
 #[test]
 fn empty_environment_variables_count_as_unset() {
-    let env = Env::new("http://127.0.0.1:9");
+    let env = env_for("http://127.0.0.1:9");
     env.save("Atza|a", "Atzr|r", now() + 3600);
     let o = env
         .local()
@@ -715,7 +633,7 @@ fn the_mock_server_takes_a_client_logs_requests_and_its_approve_command_works() 
     assert_eq!(url, format!("{origin}/mock/approve?user_code=CODE"));
     assert_eq!(next_line(&out), "stop with Ctrl-C");
 
-    let env = Env::new(&origin);
+    let env = env_for(&origin);
     let client = |c: &mut Command| {
         c.args([
             "--ca-file",
@@ -814,7 +732,7 @@ fn the_mock_server_takes_a_client_logs_requests_and_its_approve_command_works() 
 fn a_code_verifier_of_the_wrong_length_is_refused_before_sending() {
     use lwa_std::mock::{MockConfig, MockServer};
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
-    let env = Env::new(server.origin());
+    let env = env_for(server.origin());
     for verifier in ["a".repeat(42), "a".repeat(129)] {
         let o = env.run(&[
             "exchange",
@@ -853,7 +771,7 @@ fn device_login_without_a_terminal_shows_the_code_once_then_progress_lines() {
         0,
     )
     .unwrap();
-    let env = Env::new(server.origin());
+    let env = env_for(server.origin());
     let mut login = Running(
         env.command()
             .args([
