@@ -1028,6 +1028,19 @@ mod tests {
         assert!(!strict_chunk_line(b""));
     }
 
+    /// Feeds `wire` to `r` through `read_buf` in reads of at most `step` bytes until the
+    /// response is complete.
+    fn read_whole(r: &mut ResponseReader<'_>, mut wire: &[u8], step: usize) {
+        let mut status = Status::Partial;
+        while status == Status::Partial {
+            let space = r.read_buf().unwrap();
+            let n = step.min(space.len()).min(wire.len());
+            space[..n].copy_from_slice(&wire[..n]);
+            wire = &wire[n..];
+            status = r.handle_read(n).unwrap();
+        }
+    }
+
     /// The work on a chunk-size line does not grow with the number of reads it arrives in:
     /// each byte is looked at once while the line is incomplete, and the line is parsed once.
     /// (It was parsed again from its start on every read: 1.95 MB of one-byte chunks with
@@ -1047,15 +1060,7 @@ mod tests {
         for step in [wire.len(), 7, 1] {
             let mut buf = std::vec![0u8; 4096];
             let mut r = ResponseReader::new(&mut buf, Limits::default());
-            let mut rest = &wire[..];
-            let mut status = Status::Partial;
-            while status == Status::Partial {
-                let space = r.read_buf().unwrap();
-                let n = step.min(space.len()).min(rest.len());
-                space[..n].copy_from_slice(&rest[..n]);
-                rest = &rest[n..];
-                status = r.handle_read(n).unwrap();
-            }
+            read_whole(&mut r, &wire[..], step);
             // Each line byte scanned once for its line feed and parsed once.
             assert!(
                 r.chunk_line_steps <= 2 * line_bytes,
@@ -1075,15 +1080,7 @@ mod tests {
         for step in [wire.len(), 7, 1] {
             let mut buf = std::vec![0u8; 512];
             let mut r = ResponseReader::new(&mut buf, Limits::default());
-            let mut rest = &wire[..];
-            let mut status = Status::Partial;
-            while status == Status::Partial {
-                let space = r.read_buf().unwrap();
-                let n = step.min(space.len()).min(rest.len());
-                space[..n].copy_from_slice(&rest[..n]);
-                rest = &rest[n..];
-                status = r.handle_read(n).unwrap();
-            }
+            read_whole(&mut r, &wire[..], step);
             assert!(r.head_parses <= 5, "step {step}: {} parses", r.head_parses);
             assert_eq!(r.into_response().unwrap().body, b"{}");
         }

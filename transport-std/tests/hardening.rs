@@ -138,9 +138,13 @@ fn kill(pid: u32) {
         .status();
 }
 
-/// A TLS server that reads the client's hello, then sends its whole handshake flight one
-/// byte every `pace`: each byte arrives well within any read timeout, the flight never ends.
-fn trickling_tls_server(pace: Duration) -> (u16, Pki) {
+/// A TLS server on loopback for `localhost`: for each connection, `flight` drives the TLS
+/// connection to the bytes it wants sent (or `None` to hang up), and they go out one byte
+/// every `pace`, each well within any read timeout.
+fn trickling_tls(
+    pace: Duration,
+    flight: fn(&mut rustls::ServerConnection, &mut std::net::TcpStream) -> Option<Vec<u8>>,
+) -> (u16, Pki) {
     let pki = Pki::new("trickle test CA").unwrap();
     let config = pki.server_config(&["localhost"]).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -151,21 +155,10 @@ fn trickling_tls_server(pace: Duration) -> (u16, Pki) {
             let config = Arc::clone(&config);
             thread::spawn(move || {
                 let mut conn = rustls::ServerConnection::new(config).unwrap();
-                while !conn.wants_write() {
-                    match conn.read_tls(&mut stream) {
-                        Ok(0) | Err(_) => return,
-                        Ok(_) => {
-                            if conn.process_new_packets().is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-                let mut flight = Vec::new();
-                while conn.wants_write() {
-                    conn.write_tls(&mut flight).unwrap();
-                }
-                for byte in flight {
+                let Some(bytes) = flight(&mut conn, &mut stream) else {
+                    return;
+                };
+                for byte in bytes {
                     if stream.write_all(&[byte]).is_err() {
                         return;
                     }
@@ -177,49 +170,49 @@ fn trickling_tls_server(pace: Duration) -> (u16, Pki) {
     (port, pki)
 }
 
+/// A TLS server that reads the client's hello, then sends its whole handshake flight one
+/// byte every `pace`: the flight never ends.
+fn trickling_tls_server(pace: Duration) -> (u16, Pki) {
+    trickling_tls(pace, |conn, stream| {
+        while !conn.wants_write() {
+            match conn.read_tls(stream) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => conn.process_new_packets().ok()?,
+            };
+        }
+        let mut flight = Vec::new();
+        while conn.wants_write() {
+            conn.write_tls(&mut flight).unwrap();
+        }
+        Some(flight)
+    })
+}
+
 /// A TLS server that completes the handshake, reads the request, then sends an answer in
 /// one TLS record, one byte every `pace`: the record only decrypts once whole.
 fn trickling_tls_answer_server(pace: Duration) -> (u16, Pki) {
-    let pki = Pki::new("trickle test CA").unwrap();
-    let config = pki.server_config(&["localhost"]).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let config = Arc::clone(&config);
-            thread::spawn(move || {
-                let mut conn = rustls::ServerConnection::new(config).unwrap();
-                let mut got = Vec::new();
-                while !request_complete(&got) {
-                    if conn.complete_io(&mut stream).is_err() {
-                        return;
-                    }
-                    let mut buf = [0u8; 4096];
-                    while let Ok(n) = conn.reader().read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        got.extend_from_slice(&buf[..n]);
-                    }
+    trickling_tls(pace, |conn, stream| {
+        let mut got = Vec::new();
+        while !request_complete(&got) {
+            conn.complete_io(stream).ok()?;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = conn.reader().read(&mut buf) {
+                if n == 0 {
+                    break;
                 }
-                let body = format!(r#"{{"access_token":"Atza|{}"}}"#, "x".repeat(1500));
-                let answer = json_answer("200 OK", &body);
-                conn.writer().write_all(&answer).unwrap();
-                let mut records = Vec::new();
-                while conn.wants_write() {
-                    conn.write_tls(&mut records).unwrap();
-                }
-                for byte in records {
-                    if stream.write_all(&[byte]).is_err() {
-                        return;
-                    }
-                    thread::sleep(pace);
-                }
-            });
+                got.extend_from_slice(&buf[..n]);
+            }
         }
-    });
-    (port, pki)
+        let body = format!(r#"{{"access_token":"Atza|{}"}}"#, "x".repeat(1500));
+        conn.writer()
+            .write_all(&json_answer("200 OK", &body))
+            .unwrap();
+        let mut records = Vec::new();
+        while conn.wants_write() {
+            conn.write_tls(&mut records).unwrap();
+        }
+        Some(records)
+    })
 }
 
 /// Issue 10.1: a handshake trickled one byte at a time ends by the exchange deadline, not

@@ -124,6 +124,17 @@ pub async fn boot(syst: cortex_m::peripheral::SYST) -> Option<Parts> {
     })
 }
 
+/// [`boot`] with the board's peripherals; a harness that does not answer fails the run.
+async fn boot_or_fail() -> Parts {
+    let Some(p) = cortex_m::Peripherals::take() else {
+        panic!("peripherals taken twice");
+    };
+    let Some(parts) = boot(p.SYST).await else {
+        panic!("the harness did not hand over the root CA and the time");
+    };
+    parts
+}
+
 /// Boots (see [`boot`]) and builds the blocking driver, with the session and exchange
 /// buffer it drives. A harness that does not answer fails the run.
 pub fn boot_blocking() -> (
@@ -131,12 +142,7 @@ pub fn boot_blocking() -> (
     &'static mut Session<'static>,
     &'static mut [u8],
 ) {
-    let Some(p) = cortex_m::Peripherals::take() else {
-        panic!("peripherals taken twice");
-    };
-    let Some(parts) = wire::block_on(boot(p.SYST)) else {
-        panic!("the harness did not hand over the root CA and the time");
-    };
+    let parts = wire::block_on(boot_or_fail());
     let (flash, buffer) = parts.flash;
     let Ok(store) = FlashStore::new(flash, PARTITION, buffer, scenario::CLIENT_ID) else {
         panic!("the token store's partition does not suit it");
@@ -156,12 +162,7 @@ pub async fn boot_async() -> (
     &'static mut Session<'static>,
     &'static mut [u8],
 ) {
-    let Some(p) = cortex_m::Peripherals::take() else {
-        panic!("peripherals taken twice");
-    };
-    let Some(parts) = boot(p.SYST).await else {
-        panic!("the harness did not hand over the root CA and the time");
-    };
+    let parts = boot_or_fail().await;
     let (flash, buffer) = parts.flash;
     let Ok(store) = AsyncFlashStore::new(flash, PARTITION, buffer, scenario::CLIENT_ID) else {
         panic!("the token store's partition does not suit it");
