@@ -58,6 +58,58 @@ fn is_root() -> bool {
 /// `nobody`'s user and group IDs.
 const NOBODY: u32 = 65534;
 
+/// Whether every user may enter `dir`: it and each directory above it grant others
+/// search (execute) permission.
+fn enterable_by_all(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(dir) = dir.canonicalize() else {
+        return false;
+    };
+    dir.ancestors().all(|d| {
+        std::fs::metadata(d).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o001 != 0)
+    })
+}
+
+/// A store directory and a copy of `lwa` that `nobody` can reach, for the tests that run
+/// `lwa` as `nobody`. The checkout, cargo's target directory and `TMPDIR` may each lie under
+/// a directory only root can enter (root's home, `mktemp -d`); `nobody` could then neither
+/// start cargo's `lwa` (PermissionDenied at spawn) nor open the store. Both go under the
+/// first of `TMPDIR`, `/tmp`, `/var/tmp` and `/dev/shm` that every user can enter. `None`,
+/// with the reason printed, when there is none: the test cannot run on this machine.
+/// Keep the returned directory (the copy of `lwa`) alive as long as the `Env`.
+fn env_for_nobody(origin: &str) -> Option<(Env, tempfile::TempDir)> {
+    use std::os::unix::fs::PermissionsExt;
+    let candidates = [
+        std::env::temp_dir(),
+        PathBuf::from("/tmp"),
+        PathBuf::from("/var/tmp"),
+        PathBuf::from("/dev/shm"),
+    ];
+    let Some(base) = candidates.iter().find(|d| enterable_by_all(d)) else {
+        eprintln!(
+            "skipped: no directory every user can enter among {candidates:?}, so `nobody` \
+             cannot reach a copy of lwa or a store"
+        );
+        return None;
+    };
+    let bin = tempfile::Builder::new()
+        .prefix("lwa-bin")
+        .tempdir_in(base)
+        .unwrap();
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let program = bin.path().join("lwa");
+    std::fs::copy(env!("CARGO_BIN_EXE_lwa"), &program).unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("lwa-store")
+        .tempdir_in(base)
+        .unwrap();
+    let env = Env::new_in(dir, origin, None)
+        .with_client_id()
+        .with_program(program);
+    Some((env, bin))
+}
+
 #[track_caller]
 fn assert_exit(o: &Output, code: i32, stderr_has: &str) {
     assert_eq!(
@@ -286,7 +338,15 @@ fn waiting_for_the_lock_is_bounded_with_a_clear_message() {
 fn reading_the_store_needs_no_write_access_to_its_directory() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let env = env_for("http://127.0.0.1:9", None);
+    let origin = "http://127.0.0.1:9";
+    let (env, _lwa) = if is_root() {
+        let Some(for_nobody) = env_for_nobody(origin) else {
+            return;
+        };
+        for_nobody
+    } else {
+        (env_for(origin, None), tempfile::tempdir().unwrap())
+    };
     env.save("Atza|valid", "Atzr|stored", now() + 3600);
     std::fs::remove_file(env.dir.path().join("tokens.json.lock")).unwrap();
     let mut command = env.command();
@@ -997,7 +1057,9 @@ fn rewriting_a_store_keeps_its_owner_or_is_refused() {
         return;
     }
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
-    let env = env_for(server.origin(), None);
+    let Some((env, _lwa)) = env_for_nobody(server.origin()) else {
+        return;
+    };
     let dir = env.dir.path();
     chown(dir, Some(NOBODY), Some(NOBODY)).unwrap();
 

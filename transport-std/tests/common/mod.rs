@@ -30,12 +30,18 @@ pub(crate) struct Env {
     pub(crate) origin: String,
     /// Pass `--client-id` on every command that sends.
     client_id: bool,
+    /// The `lwa` binary to run: cargo's, or a copy another user can reach.
+    program: PathBuf,
 }
 
 impl Env {
     /// A fresh store directory for `origin`, trusting `ca_pem` if given.
     pub(crate) fn new(origin: &str, ca_pem: Option<&str>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::new_in(tempfile::tempdir().unwrap(), origin, ca_pem)
+    }
+
+    /// [`new`](Self::new) with the store directory `dir`.
+    pub(crate) fn new_in(dir: tempfile::TempDir, origin: &str, ca_pem: Option<&str>) -> Self {
         let ca = ca_pem.map(|pem| {
             let p = dir.path().join("ca.pem");
             std::fs::write(&p, pem).unwrap();
@@ -46,7 +52,14 @@ impl Env {
             ca,
             origin: origin.to_owned(),
             client_id: false,
+            program: PathBuf::from(env!("CARGO_BIN_EXE_lwa")),
         }
+    }
+
+    /// Every command runs `program` instead of cargo's `lwa`.
+    pub(crate) fn with_program(mut self, program: PathBuf) -> Self {
+        self.program = program;
+        self
     }
 
     /// Every command that sends names the client ID too.
@@ -70,7 +83,7 @@ impl Env {
 
     /// [`command`](Self::command) with the store at `store`.
     pub(crate) fn command_for(&self, store: &Path) -> Command {
-        let mut c = bare();
+        let mut c = bare_program(&self.program);
         c.arg("--store")
             .arg(store)
             .arg("--endpoint")
@@ -87,7 +100,7 @@ impl Env {
     /// `lwa` with a clean environment, UTC and this store, for the commands that send
     /// nothing (status, logout).
     pub(crate) fn local(&self) -> Command {
-        let mut c = bare();
+        let mut c = bare_program(&self.program);
         c.arg("--store").arg(self.store());
         c
     }
@@ -119,7 +132,12 @@ impl Env {
 
 /// `lwa` with none of its variables set and the time zone UTC.
 pub(crate) fn bare() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lwa"));
+    bare_program(Path::new(env!("CARGO_BIN_EXE_lwa")))
+}
+
+/// [`bare`] running `program`.
+pub(crate) fn bare_program(program: &Path) -> Command {
+    let mut c = Command::new(program);
     for var in LWA_VARS {
         c.env_remove(var);
     }
