@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::thread;
 
 use embedded_io_adapters::std::FromStd;
-use lwa_embedded::tls::{ServerIdentity, open_blocking};
+use lwa_embedded::tls::{ServerIdentity, anchor_from_der, open_blocking};
 use lwa_tests::alloc::{Peak, peak_heap};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -91,9 +91,11 @@ fn handshake(port: u16, ca_der: &[u8]) {
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut read_record = vec![0u8; 16_640];
     let mut write_record = vec![0u8; 4096];
+    let ca = CertificateDer::from(ca_der);
+    let anchors = [anchor_from_der(&ca).unwrap()];
     let identity = ServerIdentity {
         host: "localhost",
-        ca_der,
+        anchors: &anchors,
         unix_time: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()

@@ -47,8 +47,7 @@ pub const ENDPOINT: Endpoint<'static> = Endpoint::region(Region::Na);
 /// Where the time comes from (SNTP, UDP port 123).
 pub const NTP_SERVER: &str = "pool.ntp.org";
 
-/// Amazon Root CA 1 (RSA 2048, valid to 2038-01-17), in DER: the anchor api.amazon.com's
-/// chain leads to. SHA-256 fingerprint
-/// `8ECDE6884F3D87B1125BA31AC3FCB13D7016DE7F57CC904FE1CB97C6AE98196E`; README.md says where
-/// this copy comes from.
-pub static AMAZON_ROOT_CA_1: &[u8] = include_bytes!("../AmazonRootCA1.der");
+/// The trust anchors: lwa-embedded's curated set for LWA's hosts (DigiCert's and Amazon Trust
+/// Services' roots and their announced successors; the crate's README lists them with their
+/// fingerprints). A firmware update can add more.
+pub static ANCHORS: &[lwa_embedded::tls::TrustAnchor<'static>] = lwa_embedded::tls::roots::LWA;

@@ -1,8 +1,9 @@
 //! Raspberry Pi Pico W firmware: joins Wi-Fi, takes the time by SNTP, and keeps a Login with
 //! Amazon session for an Alexa device: code-based linking on first boot, then an access
 //! token refreshed ahead of its expiry, for as long as it runs, over TLS 1.3 verified against
-//! Amazon Root CA 1. The refresh token lives in the flash's last 32 KiB and survives resets,
-//! power cuts and new firmware. See README.md for building and flashing.
+//! lwa-embedded's curated roots (`tls::roots::LWA`). The refresh token lives in the flash's
+//! last 32 KiB and survives resets, power cuts and new firmware. See README.md for building
+//! and flashing.
 //!
 //! Every failure is logged (defmt over RTT) and retried or waited out: Wi-Fi that drops is
 //! joined again, SNTP is asked until it answers, and lwa's session schedules its own retries.

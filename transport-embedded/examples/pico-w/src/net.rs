@@ -1,6 +1,6 @@
 //! The connector lwa's async driver opens connections with: the endpoint's name resolved by
 //! embassy-net's DNS, a TCP socket, and TLS 1.3 on top, verified by `lwa_embedded::tls`
-//! against Amazon Root CA 1, the host name and the time from SNTP.
+//! against lwa-embedded's curated trust anchors, the host name and the time from SNTP.
 //!
 //! Every connection has one deadline, [`CONNECTION_DEADLINE`] after it began, for the
 //! name, the TCP handshake, the TLS handshake and the exchange alike: a server that stalls
@@ -11,7 +11,7 @@ use embassy_net::tcp::{self, TcpSocket};
 use embassy_net::{IpEndpoint, Stack};
 use embassy_time::{Duration, Instant, with_deadline};
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
-use embedded_tls::{Aes128GcmSha256, TlsConnection, TlsError};
+use embedded_tls::{Aes128GcmSha256, TlsConnection};
 use lwa_embedded::core::endpoint::Endpoint;
 use lwa_embedded::tls::{ServerIdentity, open};
 
@@ -39,8 +39,8 @@ pub enum ConnectError {
     NoAddress,
     /// The TCP connection failed.
     Tcp(tcp::ConnectError),
-    /// The TLS handshake failed: a certificate refused, a signature wrong, I/O.
-    Tls(TlsError),
+    /// The TLS handshake failed: the server not verified (with the reason), or I/O.
+    Tls(lwa_embedded::tls::Error),
     /// The deadline passed.
     TimedOut,
 }
@@ -122,7 +122,7 @@ impl Connector {
 
         let identity = ServerIdentity {
             host: endpoint.host(),
-            ca_der: crate::config::AMAZON_ROOT_CA_1,
+            anchors: crate::config::ANCHORS,
             unix_time,
         };
         let socket = Deadline { socket, deadline };
