@@ -27,9 +27,11 @@
 //! Over HTTPS it presents a certificate for [`MockConfig::names`] (by default `localhost`,
 //! `127.0.0.1` and `::1`) from a CA made for the run ([`MockServer::ca_pem`],
 //! [`MockServer::ca_der`]); pass that CA to the client as an extra trust anchor. The chain
-//! is ECDSA P-256 (CA, leaf) or, like Amazon's, RSA 2048 (root, intermediate, leaf; the
-//! server sends leaf and intermediate): see [`Chain`]. Either way TLS 1.2 and 1.3 are
-//! offered.
+//! is ECDSA P-256 (CA, leaf), plain RSA 2048 (root, intermediate, leaf; the server sends
+//! leaf and intermediate), or a look-alike of the shape of a public chain behind Amazon's
+//! endpoints (DigiCert Global Root G2, Amazon Root CA 1 to 4, a cross-signed root), made
+//! with test keys: see [`Chain`]. Whatever the chain, TLS 1.2 and 1.3 are offered.
+//! [`Pki`] makes the same chains for servers of a test's own ([`Pki::leaf`]).
 //!
 //! ```
 //! use lwa_std::mock::{MockConfig, MockServer};
@@ -45,12 +47,12 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lwa_core::pkce::CodeVerifier;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
+    BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName,
+    DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
@@ -176,19 +178,83 @@ impl Default for MockConfig {
 
 /// The shape of the certificate chain served over HTTPS.
 ///
+/// Besides the two plain shapes ([`P256`](Self::P256), [`Rsa2048`](Self::Rsa2048)) there are
+/// look-alikes of the shapes of the public chains a device meets behind Amazon's endpoints:
+/// the same algorithms, key sizes, extensions and validity as the public roots and
+/// intermediates, made with test keys and subjects that say so ("lwa test look-alike of
+/// Amazon Root CA 1", organization "lwa test"). Their URLs (OCSP, CA issuers, CRLs) are under
+/// `lwa-test.invalid`, which never resolves.
+///
+/// | shape | the trust anchor ([`Pki::ca_der`]) | the server sends |
+/// |---|---|---|
+/// | [`P256`](Self::P256) | P-256 CA | P-256 leaf |
+/// | [`Rsa2048`](Self::Rsa2048) | RSA 2048 root | RSA 2048 leaf, RSA 2048 intermediate |
+/// | [`DigicertRsa`](Self::DigicertRsa) | RSA 2048 root (DigiCert Global Root G2) | RSA 2048 leaf, RSA 2048 intermediate (DigiCert Global G2 TLS RSA SHA256 2020 CA1) |
+/// | [`AmazonRsa`](Self::AmazonRsa) | RSA 2048 root (Amazon Root CA 1) | RSA 2048 leaf, RSA 2048 intermediate (Amazon RSA 2048 M02) |
+/// | [`AmazonRsa4096`](Self::AmazonRsa4096) | RSA 4096 root (Amazon Root CA 2) | RSA 2048 leaf, RSA 4096 intermediate (Amazon RSA 4096 M02) |
+/// | [`AmazonP256`](Self::AmazonP256) | P-256 root (Amazon Root CA 3) | P-256 leaf, P-256 intermediate (Amazon ECDSA 256 M02) |
+/// | [`AmazonP384`](Self::AmazonP384) | P-384 root (Amazon Root CA 4) | P-384 leaf, P-384 intermediate (Amazon ECDSA 384 M02) |
+/// | [`CrossSigned`](Self::CrossSigned) | RSA 2048 root B (Starfield Services Root G2) | RSA 2048 leaf, RSA 2048 intermediate (Amazon RSA 2048 M02), root A (Amazon Root CA 1) cross-signed by B |
+///
 /// Certificates are made fresh for each [`Pki`]; RSA keys come from fixed test-only keys
-/// built into the crate (ring, which signs the certificates, cannot generate RSA keys), P-256
-/// keys are generated each time.
+/// built into the crate (ring, which signs the certificates, cannot generate RSA keys), ECDSA
+/// keys are generated each time. Signing with the RSA 4096 keys makes
+/// [`AmazonRsa4096`](Self::AmazonRsa4096) the slowest shape to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Chain {
     /// A self-signed ECDSA P-256 CA and a P-256 leaf; the server sends the leaf.
     #[default]
     P256,
-    /// The shape of Amazon's production chain: a self-signed RSA 2048 root CA, an RSA 2048
-    /// intermediate CA and an RSA 2048 leaf, each signed with PKCS#1 v1.5 SHA-256; the server
-    /// sends leaf and intermediate, not the root. (TLS 1.3 signs the handshake with RSA-PSS.)
+    /// A plain RSA chain: a self-signed RSA 2048 root CA, an RSA 2048 intermediate CA and an
+    /// RSA 2048 leaf, each signed with PKCS#1 v1.5 SHA-256 and carrying few extensions; the
+    /// server sends leaf and intermediate, not the root. (TLS 1.3 signs the handshake with
+    /// RSA-PSS.)
     Rsa2048,
+    /// Like DigiCert Global Root G2 -> "DigiCert Global G2 TLS RSA SHA256 2020 CA1" -> leaf:
+    /// RSA 2048 throughout, sha256WithRSAEncryption; the intermediate with path length 0,
+    /// OCSP and CA-issuers URLs, a CRL and the CA/Browser Forum policies; an
+    /// organization-validated leaf (policy 2.23.140.1.2.2) with two CRLs and a list of
+    /// signed certificate timestamps. The server sends leaf and intermediate.
+    DigicertRsa,
+    /// Like Amazon Root CA 1 -> "Amazon RSA 2048 M02" -> leaf: RSA 2048 throughout,
+    /// sha256WithRSAEncryption, the same kind of extensions as
+    /// [`DigicertRsa`](Self::DigicertRsa) with a domain-validated leaf (policy
+    /// 2.23.140.1.2.1). The server sends leaf and intermediate.
+    AmazonRsa,
+    /// Like Amazon Root CA 2 -> "Amazon RSA 4096 M02" -> leaf: an RSA 4096 root signing with
+    /// sha384WithRSAEncryption (itself and the intermediate), an RSA 4096 intermediate signing
+    /// the RSA 2048 leaf with sha256WithRSAEncryption. The server sends leaf and intermediate.
+    AmazonRsa4096,
+    /// Like Amazon Root CA 3 -> "Amazon ECDSA 256 M02" -> leaf: P-256 throughout,
+    /// ecdsa-with-SHA256. The server sends leaf and intermediate.
+    AmazonP256,
+    /// Like Amazon Root CA 4 -> "Amazon ECDSA 384 M02" -> leaf: P-384 throughout,
+    /// ecdsa-with-SHA384. The server sends leaf and intermediate.
+    AmazonP384,
+    /// A cross-signed root: the leaf's intermediate ("Amazon RSA 2048 M02"-like) is issued by
+    /// root A ("Amazon Root CA 1"-like), and root B ("Starfield Services Root Certificate
+    /// Authority - G2"-like, another RSA 2048 key) has issued a CA certificate with A's
+    /// subject and key. The server sends leaf, intermediate and A as cross-signed by B; only
+    /// B is the trust anchor, so a client must build leaf -> intermediate -> A -> B. Root A
+    /// has the name and key of [`AmazonRsa`](Self::AmazonRsa)'s root, so a client that
+    /// trusts that root instead accepts the chain too (leaf -> intermediate -> A), as a
+    /// client trusting Amazon Root CA 1 accepts the real one.
+    CrossSigned,
+}
+
+impl Chain {
+    /// Every shape, in the order documented.
+    pub const ALL: [Self; 8] = [
+        Self::P256,
+        Self::Rsa2048,
+        Self::DigicertRsa,
+        Self::AmazonRsa,
+        Self::AmazonRsa4096,
+        Self::AmazonP256,
+        Self::AmazonP384,
+        Self::CrossSigned,
+    ];
 }
 
 /// Test-only RSA 2048 keys (PKCS#8 PEM): they protect nothing. See `mock/keys/README.md`.
@@ -197,6 +263,12 @@ const RSA_ROOT_KEY: &str = include_str!("mock/keys/root.key");
 const RSA_INTERMEDIATE_KEY: &str = include_str!("mock/keys/intermediate.key");
 /// The leaf's test-only key.
 const RSA_LEAF_KEY: &str = include_str!("mock/keys/leaf.key");
+/// The test-only RSA 4096 key of the look-alike of Amazon Root CA 2.
+const RSA4096_ROOT_KEY: &str = include_str!("mock/keys/rsa4096-root.key");
+/// The test-only RSA 4096 key of the look-alike of Amazon RSA 4096 M02.
+const RSA4096_INTERMEDIATE_KEY: &str = include_str!("mock/keys/rsa4096-intermediate.key");
+/// The test-only RSA 2048 key of root B, the cross-signer of [`Chain::CrossSigned`].
+const CROSS_ROOT_KEY: &str = include_str!("mock/keys/cross-root.key");
 
 fn rsa_key(pem: &str) -> Result<KeyPair, rcgen::Error> {
     KeyPair::from_pem_and_sign_algo(pem, &rcgen::PKCS_RSA_SHA256)
@@ -228,14 +300,515 @@ fn ca_params(name: &str, path_len: Option<u8>) -> Result<CertificateParams, rcge
     Ok(params)
 }
 
+/// Sets a certificate's validity. rcgen takes a date type of the `time` crate, which lwa
+/// does not depend on by name: the conversions are inferred from rcgen's fields.
+///
+/// # Errors
+/// [`rcgen::Error::Time`] for a time a certificate cannot carry (before year 0 or after
+/// 9999).
+fn set_validity(
+    params: &mut CertificateParams,
+    not_before: SystemTime,
+    not_after: SystemTime,
+) -> Result<(), rcgen::Error> {
+    let epoch = rcgen::date_time_ymd(1970, 1, 1);
+    let at = |t: SystemTime| -> Option<_> {
+        let date = match t.duration_since(UNIX_EPOCH) {
+            Ok(after) => epoch.checked_add(after.try_into().ok()?),
+            Err(before) => epoch.checked_sub(before.duration().try_into().ok()?),
+        }?;
+        // GeneralizedTime has four digits for the year (and rcgen panics past them).
+        (0..=9999).contains(&date.year()).then_some(date)
+    };
+    params.not_before = at(not_before).ok_or(rcgen::Error::Time)?;
+    params.not_after = at(not_after).ok_or(rcgen::Error::Time)?;
+    Ok(())
+}
+
+/// A day.
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+/// A year of 365 days.
+const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// `now - back .. now - back + length`, saturating at the ends of `SystemTime`.
+fn span(now: SystemTime, back: Duration, length: Duration) -> (SystemTime, SystemTime) {
+    let start = now.checked_sub(back).unwrap_or(UNIX_EPOCH);
+    (start, start.checked_add(length).unwrap_or(now))
+}
+
+/// A leaf's validity in the look-alike shapes: 13 months (395 days, what public CAs have
+/// issued), started a week ago.
+fn leaf_validity(now: SystemTime) -> (SystemTime, SystemTime) {
+    span(now, 7 * DAY, 395 * DAY)
+}
+
+/// Hand-written DER for the extensions rcgen has no field for.
+mod der {
+    /// A tag, the length of `content` (short or long form), and `content`.
+    pub(super) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(content.len() + 6);
+        out.push(tag);
+        match u8::try_from(content.len()) {
+            Ok(len) if len < 0x80 => out.push(len),
+            _ => {
+                let bytes = content.len().to_be_bytes();
+                let significant: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
+                // At most 8 bytes, so the count fits in the low bits.
+                out.push(0x80 | (significant.len() as u8));
+                out.extend_from_slice(&significant);
+            }
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// A SEQUENCE of the given encodings.
+    pub(super) fn sequence(items: &[Vec<u8>]) -> Vec<u8> {
+        tlv(0x30, &items.concat())
+    }
+
+    /// An OBJECT IDENTIFIER.
+    pub(super) fn oid(arcs: &[u64]) -> Vec<u8> {
+        let mut it = arcs.iter().copied();
+        let first = it
+            .next()
+            .unwrap_or(0)
+            .saturating_mul(40)
+            .saturating_add(it.next().unwrap_or(0));
+        let mut body = Vec::new();
+        for arc in std::iter::once(first).chain(it) {
+            let mut groups = vec![(arc & 0x7f) as u8];
+            let mut rest = arc >> 7;
+            while rest > 0 {
+                groups.push(((rest & 0x7f) as u8) | 0x80);
+                rest >>= 7;
+            }
+            body.extend(groups.iter().rev());
+        }
+        tlv(0x06, &body)
+    }
+
+    /// An IA5String.
+    pub(super) fn ia5(text: &str) -> Vec<u8> {
+        tlv(0x16, text.as_bytes())
+    }
+
+    /// A GeneralName of type uniformResourceIdentifier (`[6] IMPLICIT IA5String`).
+    pub(super) fn uri(text: &str) -> Vec<u8> {
+        tlv(0x86, text.as_bytes())
+    }
+}
+
+/// id-pe-authorityInfoAccess (RFC 5280 4.2.2.1).
+const AUTHORITY_INFO_ACCESS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+/// id-ad-ocsp.
+const AD_OCSP: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1];
+/// id-ad-caIssuers.
+const AD_CA_ISSUERS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 2];
+/// id-ce-certificatePolicies (RFC 5280 4.2.1.4).
+const CERTIFICATE_POLICIES: &[u64] = &[2, 5, 29, 32];
+/// id-qt-cps, a CPS pointer qualifying a policy.
+const QT_CPS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 2, 1];
+/// The signed-certificate-timestamp list extension (RFC 6962 3.3).
+const SCT_LIST: &[u64] = &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2];
+/// anyPolicy.
+const ANY_POLICY: &[u64] = &[2, 5, 29, 32, 0];
+/// CA/Browser Forum extended validation.
+const EV_POLICY: &[u64] = &[2, 23, 140, 1, 1];
+/// CA/Browser Forum domain validated.
+const DV_POLICY: &[u64] = &[2, 23, 140, 1, 2, 1];
+/// CA/Browser Forum organization validated.
+const OV_POLICY: &[u64] = &[2, 23, 140, 1, 2, 2];
+/// CA/Browser Forum individual validated.
+const IV_POLICY: &[u64] = &[2, 23, 140, 1, 2, 3];
+/// The policy DigiCert's intermediates list first (its CPS).
+const DIGICERT_CPS_POLICY: &[u64] = &[2, 16, 840, 1, 114_412, 2, 1];
+
+/// A list of signed certificate timestamps (RFC 6962 3.3) the size of a public leaf's: three
+/// SCTs from three logs, each with an ECDSA P-256 signature, 359 bytes in all. Opaque test
+/// bytes: no log made them, no client here checks them, TLS clients that do would refuse them.
+fn sct_list(timestamp_ms: u64) -> Vec<u8> {
+    fn with_u16_len(out: &mut Vec<u8>, bytes: &[u8]) {
+        out.extend(u16::try_from(bytes.len()).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+    let mut scts = Vec::new();
+    for log in 1u8..=3 {
+        let mut sct = vec![0]; // v1
+        sct.extend([0x10 * log; 32]); // the log's ID
+        sct.extend(timestamp_ms.to_be_bytes());
+        sct.extend([0, 0]); // no extensions
+        sct.extend([4, 3]); // SHA-256, ECDSA
+        let signature = der::sequence(&[der::tlv(0x02, &[0x5a; 32]), der::tlv(0x02, &[0x3c; 32])]);
+        with_u16_len(&mut sct, &signature);
+        with_u16_len(&mut scts, &sct);
+    }
+    let mut list = Vec::new();
+    with_u16_len(&mut list, &scts);
+    list
+}
+
+/// A key of a look-alike certificate, and how it signs.
+#[derive(Debug, Clone, Copy)]
+enum KeySpec {
+    /// Generated; signs with ecdsa-with-SHA256.
+    P256,
+    /// Generated; signs with ecdsa-with-SHA384.
+    P384,
+    /// A fixed test-only RSA key, signing with the given algorithm.
+    Rsa(&'static str, &'static rcgen::SignatureAlgorithm),
+}
+
+impl KeySpec {
+    fn key_pair(self) -> Result<KeyPair, rcgen::Error> {
+        match self {
+            Self::P256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
+            Self::P384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
+            Self::Rsa(pem, algorithm) => KeyPair::from_pem_and_sign_algo(pem, algorithm),
+        }
+    }
+
+    fn is_rsa(self) -> bool {
+        matches!(self, Self::Rsa(..))
+    }
+}
+
+/// What a certificate says of its issuer (where to fetch its certificate, ask OCSP, get
+/// CRLs) and under which policies it was issued.
+#[derive(Debug)]
+struct Links {
+    ocsp: String,
+    ca_issuers: String,
+    crls: Vec<String>,
+    policies: Vec<&'static [u64]>,
+    /// A CPS pointer qualifying the first policy.
+    cps: Option<&'static str>,
+}
+
+impl Links {
+    /// Amazon Trust Services' pattern, for the CA whose short name is `ca` (`rootca1`,
+    /// `r2m02`, ...), under `lwa-test.invalid`.
+    fn amazon(ca: &str, policy: &'static [u64]) -> Self {
+        let host = |service: &str| format!("http://{service}.{ca}.amazontrust.lwa-test.invalid");
+        Self {
+            ocsp: host("ocsp"),
+            ca_issuers: format!("{}/{ca}.cer", host("crt")),
+            crls: vec![format!("{}/{ca}.crl", host("crl"))],
+            policies: vec![policy],
+            cps: None,
+        }
+    }
+
+    /// Adds the authority information access, CRL distribution point and certificate
+    /// policy extensions to `params`.
+    fn apply(&self, params: &mut CertificateParams) {
+        let access = |method: &[u64], uri: &str| der::sequence(&[der::oid(method), der::uri(uri)]);
+        params
+            .custom_extensions
+            .push(CustomExtension::from_oid_content(
+                AUTHORITY_INFO_ACCESS,
+                der::sequence(&[
+                    access(AD_OCSP, &self.ocsp),
+                    access(AD_CA_ISSUERS, &self.ca_issuers),
+                ]),
+            ));
+        params.crl_distribution_points = self
+            .crls
+            .iter()
+            .map(|uri| CrlDistributionPoint {
+                uris: vec![uri.clone()],
+            })
+            .collect();
+        let policies: Vec<Vec<u8>> = self
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, policy)| {
+                let mut info = vec![der::oid(policy)];
+                if let (0, Some(cps)) = (i, self.cps) {
+                    info.push(der::sequence(&[der::sequence(&[
+                        der::oid(QT_CPS),
+                        der::ia5(cps),
+                    ])]));
+                }
+                der::sequence(&info)
+            })
+            .collect();
+        params
+            .custom_extensions
+            .push(CustomExtension::from_oid_content(
+                CERTIFICATE_POLICIES,
+                der::sequence(&policies),
+            ));
+    }
+}
+
+/// A look-alike CA: its common name and key.
+#[derive(Debug, Clone, Copy)]
+struct Ca {
+    name: &'static str,
+    key: KeySpec,
+}
+
+/// A look-alike chain: root, intermediate, leaf, and maybe a root that cross-signs the root.
+#[derive(Debug)]
+struct Shape {
+    root: Ca,
+    /// Another root that cross-signs `root`, and what the cross-signed certificate says of
+    /// it: it is then the trust anchor, and `root` as it signed it is sent after the
+    /// intermediate.
+    cross: Option<(Ca, Links)>,
+    intermediate: Ca,
+    /// What the intermediate says of the root.
+    intermediate_links: Links,
+    leaf_key: KeySpec,
+    /// What the leaf says of the intermediate.
+    leaf_links: Links,
+    /// An organization-validated leaf: its subject names an organization and its place,
+    /// not only the host.
+    organization: bool,
+}
+
+/// The look-alike of Amazon Root CA 1 (root A of the cross-signed shape too).
+const AMAZON_ROOT_CA_1: Ca = Ca {
+    name: "lwa test look-alike of Amazon Root CA 1",
+    key: KeySpec::Rsa(RSA_ROOT_KEY, &rcgen::PKCS_RSA_SHA256),
+};
+/// The look-alike of Amazon RSA 2048 M02.
+const AMAZON_RSA_2048_M02: Ca = Ca {
+    name: "lwa test look-alike of Amazon RSA 2048 M02",
+    key: KeySpec::Rsa(RSA_INTERMEDIATE_KEY, &rcgen::PKCS_RSA_SHA256),
+};
+/// The RSA 2048 leaf key of the look-alike shapes.
+const RSA_LEAF: KeySpec = KeySpec::Rsa(RSA_LEAF_KEY, &rcgen::PKCS_RSA_SHA256);
+
+/// The look-alike shape of `chain`; `None` for the plain ones.
+fn shape(chain: Chain) -> Option<Shape> {
+    let amazon = |root: Ca, intermediate: Ca, leaf_key, codes: (&str, &str)| Shape {
+        root,
+        cross: None,
+        intermediate,
+        intermediate_links: Links::amazon(codes.0, DV_POLICY),
+        leaf_key,
+        leaf_links: Links::amazon(codes.1, DV_POLICY),
+        organization: false,
+    };
+    match chain {
+        Chain::P256 | Chain::Rsa2048 => None,
+        Chain::DigicertRsa => {
+            let digicert = |path: &str| format!("http://{path}");
+            Some(Shape {
+                root: Ca {
+                    name: "lwa test look-alike of DigiCert Global Root G2",
+                    key: KeySpec::Rsa(RSA_ROOT_KEY, &rcgen::PKCS_RSA_SHA256),
+                },
+                cross: None,
+                intermediate: Ca {
+                    name: "lwa test look-alike of DigiCert Global G2 TLS RSA SHA256 2020 CA1",
+                    key: KeySpec::Rsa(RSA_INTERMEDIATE_KEY, &rcgen::PKCS_RSA_SHA256),
+                },
+                intermediate_links: Links {
+                    ocsp: digicert("ocsp.digicert.lwa-test.invalid"),
+                    ca_issuers: digicert(
+                        "cacerts.digicert.lwa-test.invalid/DigiCertGlobalRootG2.crt",
+                    ),
+                    crls: vec![digicert(
+                        "crl3.digicert.lwa-test.invalid/DigiCertGlobalRootG2.crl",
+                    )],
+                    policies: vec![
+                        DIGICERT_CPS_POLICY,
+                        EV_POLICY,
+                        DV_POLICY,
+                        OV_POLICY,
+                        IV_POLICY,
+                    ],
+                    cps: None,
+                },
+                leaf_key: RSA_LEAF,
+                leaf_links: Links {
+                    ocsp: digicert("ocsp.digicert.lwa-test.invalid"),
+                    ca_issuers: digicert(
+                        "cacerts.digicert.lwa-test.invalid/DigiCertGlobalG2TLSRSASHA2562020CA1-1.crt",
+                    ),
+                    crls: vec![
+                        digicert(
+                            "crl3.digicert.lwa-test.invalid/DigiCertGlobalG2TLSRSASHA2562020CA1-1.crl",
+                        ),
+                        digicert(
+                            "crl4.digicert.lwa-test.invalid/DigiCertGlobalG2TLSRSASHA2562020CA1-1.crl",
+                        ),
+                    ],
+                    policies: vec![OV_POLICY],
+                    cps: Some("http://www.digicert.lwa-test.invalid/CPS"),
+                },
+                organization: true,
+            })
+        }
+        Chain::AmazonRsa => Some(amazon(
+            AMAZON_ROOT_CA_1,
+            AMAZON_RSA_2048_M02,
+            RSA_LEAF,
+            ("rootca1", "r2m02"),
+        )),
+        Chain::AmazonRsa4096 => Some(amazon(
+            Ca {
+                name: "lwa test look-alike of Amazon Root CA 2",
+                key: KeySpec::Rsa(RSA4096_ROOT_KEY, &rcgen::PKCS_RSA_SHA384),
+            },
+            Ca {
+                name: "lwa test look-alike of Amazon RSA 4096 M02",
+                // It signs the leaf with SHA-256; the root signs it with SHA-384.
+                key: KeySpec::Rsa(RSA4096_INTERMEDIATE_KEY, &rcgen::PKCS_RSA_SHA256),
+            },
+            RSA_LEAF,
+            ("rootca2", "r4m02"),
+        )),
+        Chain::AmazonP256 => Some(amazon(
+            Ca {
+                name: "lwa test look-alike of Amazon Root CA 3",
+                key: KeySpec::P256,
+            },
+            Ca {
+                name: "lwa test look-alike of Amazon ECDSA 256 M02",
+                key: KeySpec::P256,
+            },
+            KeySpec::P256,
+            ("rootca3", "e2m02"),
+        )),
+        Chain::AmazonP384 => Some(amazon(
+            Ca {
+                name: "lwa test look-alike of Amazon Root CA 4",
+                key: KeySpec::P384,
+            },
+            Ca {
+                name: "lwa test look-alike of Amazon ECDSA 384 M02",
+                key: KeySpec::P384,
+            },
+            KeySpec::P384,
+            ("rootca4", "e3m02"),
+        )),
+        Chain::CrossSigned => Some(Shape {
+            cross: Some((
+                Ca {
+                    name: "lwa test look-alike of Starfield Services Root Certificate Authority - G2",
+                    key: KeySpec::Rsa(CROSS_ROOT_KEY, &rcgen::PKCS_RSA_SHA256),
+                },
+                Links::amazon("rootg2", ANY_POLICY),
+            )),
+            ..amazon(
+                AMAZON_ROOT_CA_1,
+                AMAZON_RSA_2048_M02,
+                RSA_LEAF,
+                ("rootca1", "r2m02"),
+            )
+        }),
+    }
+}
+
+/// The subject of a look-alike CA named `name`.
+fn look_alike_name(name: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    push_country(&mut dn);
+    dn.push(DnType::OrganizationName, "lwa test");
+    dn.push(DnType::CommonName, name);
+    dn
+}
+
+/// `C=US`, as a PrintableString (RFC 5280 wants one for a country).
+fn push_country(dn: &mut DistinguishedName) {
+    match rcgen::string::PrintableString::try_from("US") {
+        Ok(us) => dn.push(DnType::CountryName, DnValue::PrintableString(us)),
+        Err(_) => dn.push(DnType::CountryName, "US"),
+    }
+}
+
+/// Parameters of a look-alike CA certificate: what public roots and intermediates carry.
+fn look_alike_ca(
+    ca: Ca,
+    path_len: Option<u8>,
+    validity: (SystemTime, SystemTime),
+) -> Result<CertificateParams, rcgen::Error> {
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.distinguished_name = look_alike_name(ca.name);
+    params.is_ca = IsCa::Ca(path_len.map_or(
+        BasicConstraints::Unconstrained,
+        BasicConstraints::Constrained,
+    ));
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+    ];
+    params.serial_number = Some(random_serial());
+    set_validity(&mut params, validity.0, validity.1)?;
+    Ok(params)
+}
+
+/// What [`Pki::with_chain`] makes of a look-alike shape.
+struct Made {
+    issuer: Issuer<'static, KeyPair>,
+    intermediates: Vec<CertificateDer<'static>>,
+    anchor: rcgen::Certificate,
+}
+
+/// Makes the CAs of a look-alike shape.
+fn make_cas(shape: &Shape, now: SystemTime) -> Result<Made, rcgen::Error> {
+    let root_key = shape.root.key.key_pair()?;
+    let root_params = look_alike_ca(shape.root, None, span(now, 3 * YEAR, 25 * YEAR))?;
+    let mut sent_after = Vec::new();
+    let anchor = match &shape.cross {
+        None => root_params.self_signed(&root_key)?,
+        Some((cross, links)) => {
+            // Root B, the anchor, and root A's subject and key as B signs them.
+            let b_key = cross.key.key_pair()?;
+            let b_params = look_alike_ca(*cross, None, span(now, 4 * YEAR, 25 * YEAR))?;
+            let b = b_params.self_signed(&b_key)?;
+            let b_issuer = Issuer::new(b_params, b_key);
+            let mut a_params = look_alike_ca(shape.root, None, span(now, 3 * YEAR, 15 * YEAR))?;
+            a_params.use_authority_key_identifier_extension = true;
+            links.apply(&mut a_params);
+            sent_after.push(a_params.signed_by(&root_key, &b_issuer)?.der().clone());
+            b
+        }
+    };
+    let root_issuer = Issuer::new(root_params, root_key);
+    let key = shape.intermediate.key.key_pair()?;
+    let mut params = look_alike_ca(shape.intermediate, Some(0), span(now, 2 * YEAR, 10 * YEAR))?;
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    params.use_authority_key_identifier_extension = true;
+    shape.intermediate_links.apply(&mut params);
+    let intermediate = params.signed_by(&key, &root_issuer)?;
+    sent_after.insert(0, intermediate.der().clone());
+    Ok(Made {
+        issuer: Issuer::new(params, key),
+        intermediates: sent_after,
+        anchor,
+    })
+}
+
 /// A CA made for one run and the certificates it signs (HTTPS for the look-alike, hostile
 /// servers in tests).
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use lwa_std::mock::{Chain, Pki};
+///
+/// let pki = Pki::with_chain(Chain::AmazonP256, "unused").unwrap();
+/// let now = SystemTime::now();
+/// let day = Duration::from_secs(86_400);
+/// // A leaf that expired yesterday, and the intermediate the shape sends after it.
+/// let (chain, _key) = pki.leaf(&["localhost"], now - 30 * day, now - day).unwrap();
+/// assert_eq!(chain.len(), 2);
+/// ```
 #[derive(Debug)]
 pub struct Pki {
     chain: Chain,
     /// Signs the leaves: the CA itself, or the intermediate CA.
     issuer: Issuer<'static, KeyPair>,
-    /// Sent after the leaf: the intermediate CA, if any.
+    /// Sent after the leaf: the intermediate CA and, cross-signed, the root, if any.
     intermediates: Vec<CertificateDer<'static>>,
     ca_pem: String,
     ca_der: CertificateDer<'static>,
@@ -250,25 +823,25 @@ impl Pki {
         Self::with_chain(Chain::P256, name)
     }
 
-    /// A new CA named `name` of the given chain shape; for [`Chain::Rsa2048`], the root CA
-    /// and an intermediate CA below it that signs the leaves.
+    /// A new CA of the given chain shape. For [`Chain::P256`] and [`Chain::Rsa2048`] the
+    /// CA (the root) is named `name`, and for [`Chain::Rsa2048`] an intermediate CA below it
+    /// signs the leaves; the look-alike shapes make their roots and intermediates with the
+    /// look-alike names and do not use `name`.
     ///
     /// # Errors
     /// If key generation or loading, or signing fails.
     pub fn with_chain(chain: Chain, name: &str) -> Result<Self, rcgen::Error> {
+        if let Some(shape) = shape(chain) {
+            let made = make_cas(&shape, SystemTime::now())?;
+            return Ok(Self {
+                chain,
+                ca_pem: made.anchor.pem(),
+                ca_der: made.anchor.der().clone(),
+                issuer: made.issuer,
+                intermediates: made.intermediates,
+            });
+        }
         match chain {
-            Chain::P256 => {
-                let key = KeyPair::generate()?;
-                let params = ca_params(name, None)?;
-                let cert = params.self_signed(&key)?;
-                Ok(Self {
-                    chain,
-                    ca_pem: cert.pem(),
-                    ca_der: cert.der().clone(),
-                    issuer: Issuer::new(params, key),
-                    intermediates: Vec::new(),
-                })
-            }
             Chain::Rsa2048 => {
                 let root_key = rsa_key(RSA_ROOT_KEY)?;
                 let mut root_params = ca_params(name, None)?;
@@ -287,6 +860,19 @@ impl Pki {
                     intermediates: vec![intermediate.der().clone()],
                 })
             }
+            // P256, and any shape without a look-alike.
+            _ => {
+                let key = KeyPair::generate()?;
+                let params = ca_params(name, None)?;
+                let cert = params.self_signed(&key)?;
+                Ok(Self {
+                    chain,
+                    ca_pem: cert.pem(),
+                    ca_der: cert.der().clone(),
+                    issuer: Issuer::new(params, key),
+                    intermediates: Vec::new(),
+                })
+            }
         }
     }
 
@@ -296,36 +882,67 @@ impl Pki {
         self.chain
     }
 
-    /// The CA certificate (the root, the trust anchor) in PEM.
+    /// The trust anchor in PEM: the CA, the root, or for [`Chain::CrossSigned`] root B.
+    /// The server never sends it.
     #[must_use]
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
     }
 
-    /// The CA certificate (the root, the trust anchor) in DER.
+    /// The trust anchor in DER (the certificate of [`ca_pem`](Self::ca_pem)).
     #[must_use]
     pub fn ca_der(&self) -> &[u8] {
         &self.ca_der
     }
 
-    /// A TLS server configuration with a certificate for `names` (DNS names or IP
-    /// addresses), signed by this CA (or its intermediate, which the server then sends
-    /// after the leaf).
+    /// What the server sends after the leaf, in order: nothing for [`Chain::P256`], the
+    /// intermediate CA for the others, then for [`Chain::CrossSigned`] root A as
+    /// cross-signed by root B.
+    #[must_use]
+    pub fn intermediates_der(&self) -> &[CertificateDer<'static>] {
+        &self.intermediates
+    }
+
+    /// A new leaf certificate for `names` (DNS names or IP addresses; the first is also its
+    /// common name), valid from `not_before` to `not_after`, issued in this shape (by the CA,
+    /// or by the intermediate), with the extensions the shape's leaves carry. Returns the
+    /// chain to send, the leaf first and then [`intermediates_der`](Self::intermediates_der),
+    /// and the leaf's private key: what a rustls server needs
+    /// (`ServerConfig::builder()...with_single_cert(chain, key)`), to build servers the
+    /// look-alike does not make itself (an expired leaf, TLS 1.2 only, other groups or
+    /// cipher suites).
     ///
     /// # Errors
-    /// If a name is neither a DNS name nor an IP address, or signing or the rustls
-    /// configuration fails.
-    pub fn server_config(&self, names: &[&str]) -> Result<Arc<ServerConfig>, io::Error> {
+    /// If a name is neither a DNS name nor an IP address, a time is before year 0 or after
+    /// 9999, or key generation or signing fails.
+    pub fn leaf(
+        &self,
+        names: &[&str],
+        not_before: SystemTime,
+        not_after: SystemTime,
+    ) -> io::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+        self.make_leaf(names, Some((not_before, not_after)))
+    }
+
+    /// A leaf, with the given validity or the shape's own: for the plain shapes rcgen's
+    /// default (1975 to 4096), for the look-alikes 13 months from a week ago.
+    fn make_leaf(
+        &self,
+        names: &[&str],
+        validity: Option<(SystemTime, SystemTime)>,
+    ) -> io::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
         let mut params =
             CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
                 .map_err(io::Error::other)?;
         params.distinguished_name = DistinguishedName::new();
-        if let Some(first) = names.first() {
-            params.distinguished_name.push(DnType::CommonName, *first);
-        }
-        let key = match self.chain {
-            Chain::P256 => KeyPair::generate().map_err(io::Error::other)?,
-            Chain::Rsa2048 => {
+        let look_alike = shape(self.chain);
+        let validity = validity.or_else(|| {
+            look_alike
+                .as_ref()
+                .map(|_| leaf_validity(SystemTime::now()))
+        });
+        let key = match &look_alike {
+            None if self.chain == Chain::Rsa2048 => {
                 // What a public web server's leaf carries.
                 params.key_usages = vec![
                     KeyUsagePurpose::DigitalSignature,
@@ -335,13 +952,82 @@ impl Pki {
                 params.serial_number = Some(random_serial());
                 rsa_key(RSA_LEAF_KEY).map_err(io::Error::other)?
             }
+            None => KeyPair::generate().map_err(io::Error::other)?,
+            Some(shape) => {
+                if shape.organization {
+                    push_country(&mut params.distinguished_name);
+                    params
+                        .distinguished_name
+                        .push(DnType::StateOrProvinceName, "Washington");
+                    params
+                        .distinguished_name
+                        .push(DnType::LocalityName, "Seattle");
+                    params
+                        .distinguished_name
+                        .push(DnType::OrganizationName, "lwa test");
+                }
+                // An ECDSA key cannot encipher keys.
+                params.key_usages = if shape.leaf_key.is_rsa() {
+                    vec![
+                        KeyUsagePurpose::DigitalSignature,
+                        KeyUsagePurpose::KeyEncipherment,
+                    ]
+                } else {
+                    vec![KeyUsagePurpose::DigitalSignature]
+                };
+                params.extended_key_usages = vec![
+                    ExtendedKeyUsagePurpose::ServerAuth,
+                    ExtendedKeyUsagePurpose::ClientAuth,
+                ];
+                // Basic constraints CA:FALSE, and a subject key identifier.
+                params.is_ca = IsCa::ExplicitNoCa;
+                params.use_authority_key_identifier_extension = true;
+                params.serial_number = Some(random_serial());
+                shape.leaf_links.apply(&mut params);
+                // Logged at the second the leaf's validity starts (as written, in whole
+                // seconds).
+                let issued_ms = validity
+                    .and_then(|(not_before, _)| not_before.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs().saturating_mul(1000));
+                params
+                    .custom_extensions
+                    .push(CustomExtension::from_oid_content(
+                        SCT_LIST,
+                        der::tlv(0x04, &sct_list(issued_ms)),
+                    ));
+                shape.leaf_key.key_pair().map_err(io::Error::other)?
+            }
         };
+        if let Some(first) = names.first() {
+            params.distinguished_name.push(DnType::CommonName, *first);
+        }
+        if let Some((not_before, not_after)) = validity {
+            set_validity(&mut params, not_before, not_after).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a certificate's validity must lie within years 0 to 9999",
+                )
+            })?;
+        }
         let cert = params
             .signed_by(&key, &self.issuer)
             .map_err(io::Error::other)?;
         let mut certs = vec![cert.der().clone()];
         certs.extend(self.intermediates.iter().cloned());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        Ok((certs, key))
+    }
+
+    /// A TLS server configuration (TLS 1.2 and 1.3, the ring provider) with a new leaf for
+    /// `names` (DNS names or IP addresses) of the shape's usual validity, made as
+    /// [`leaf`](Self::leaf) makes it; the server sends the leaf and then
+    /// [`intermediates_der`](Self::intermediates_der).
+    ///
+    /// # Errors
+    /// If a name is neither a DNS name nor an IP address, or signing or the rustls
+    /// configuration fails.
+    pub fn server_config(&self, names: &[&str]) -> Result<Arc<ServerConfig>, io::Error> {
+        let (certs, key) = self.make_leaf(names, None)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -484,8 +1170,8 @@ impl MockServer {
         self.addr.port()
     }
 
-    /// The CA certificate (PEM) at the top of its chain, the one to trust, when serving
-    /// HTTPS.
+    /// The CA certificate (PEM) at the top of its chain, the one to trust (for
+    /// [`Chain::CrossSigned`] root B; see [`Pki::ca_pem`]), when serving HTTPS.
     #[must_use]
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()
