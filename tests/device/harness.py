@@ -15,7 +15,11 @@ Names the firmware can connect to, all on 127.0.0.1:
   close.test   reads the ClientHello, sends half a record header, then closes
 anything else is refused, as an unknown name would be.
 
-Controls: `start p256|rsa` starts the look-alikes and answers the root CA in DER; `time`
+Controls: `start CHAIN` starts the look-alikes with `--chain CHAIN` (LWA_DEVICE_CHAIN, when
+set, overrides the firmware's choice: any shape `lwa mock-server --chain` knows) and answers
+the root CA in DER; `offered XXXX,...` gives the signature schemes the firmware's verifier
+checks (hex, in order), and every ClientHello the firmware sends must offer exactly those, or
+the run fails; `time`
 answers the Unix time (what SNTP would give a device);
 `rotate 1|0`, `revoke`, `stats` (LWA requests answered) go to the look-alike's /mock/
 endpoints. Exits with QEMU's exit code (the firmware's verdict); stops everything it
@@ -126,13 +130,17 @@ def half_handshake_server(close):
 class Bridge:
     """UART0 of the board <-> TCP connections, frame by frame."""
 
-    def __init__(self, uart, routes, controls):
+    def __init__(self, uart, routes, controls, hellos):
         self.uart = uart
         self.routes = routes
         self.controls = controls
         self.lock = threading.Lock()
         self.conn = None
         self.reader = None
+        # What the device sent on the current connection before its first record was whole.
+        self.first = None
+        # The first record the device sent on each connection: its ClientHello.
+        self.hellos = hellos
 
     def send(self, kind, payload=b""):
         with self.lock:
@@ -194,10 +202,16 @@ class Bridge:
                     self.send(b"E", str(e).encode()[:200])
                     continue
                 self.send(b"O")
+                self.first = b""
                 self.conn = conn
                 self.reader = threading.Thread(target=self.pump, args=(conn,), daemon=True)
                 self.reader.start()
             elif kind == b"D":
+                if self.first is not None:
+                    self.first += payload
+                    if len(self.first) >= 5 and len(self.first) >= 5 + struct.unpack(">H", self.first[3:5])[0]:
+                        self.hellos.append(self.first)
+                        self.first = None
                 if self.conn is not None:
                     try:
                         self.conn.sendall(payload)
@@ -214,6 +228,31 @@ class Bridge:
                 self.send(b"R", answer)
             else:
                 log(f"unknown frame {kind!r}")
+
+
+def signature_algorithms(record):
+    """The signature_algorithms of a ClientHello record, as hex codes; None if it is not one."""
+    try:
+        if record[0] != 22:
+            return None
+        hello = record[5:5 + struct.unpack(">H", record[3:5])[0]]
+        if hello[0] != 1:
+            return None
+        i = 4 + 2 + 32
+        i += 1 + hello[i]
+        i += 2 + struct.unpack(">H", hello[i:i + 2])[0]
+        i += 1 + hello[i]
+        end = i + 2 + struct.unpack(">H", hello[i:i + 2])[0]
+        i += 2
+        while i < end:
+            kind, length = struct.unpack(">HH", hello[i:i + 4])
+            if kind == 13:
+                data = hello[i + 6:i + 4 + length]
+                return [data[j:j + 2].hex() for j in range(0, len(data), 2)]
+            i += 4 + length
+    except (IndexError, struct.error):
+        return None
+    return None
 
 
 def main():
@@ -238,7 +277,7 @@ def main():
     def controls(command):
         words = command.split()
         if words[0] == "start":
-            chain = words[1]
+            chain = os.environ.get("LWA_DEVICE_CHAIN") or words[1]
             main = LookAlike(lwa, chain, "lwa.test", tmp,
                              ["--name", "api.amazon.com", "--approve-after-polls", "2", "--poll-interval", "1"])
             started.append(main)
@@ -251,6 +290,9 @@ def main():
             state["main"] = main
             log(f"look-alikes up ({chain} chains): lwa.test on {main.port}, rogue.test on {rogue.port}")
             return main.ca_der()
+        if words[0] == "offered":
+            state["offered"] = words[1].split(",")
+            return b"ok"
         main = state["main"]
         if words[0] == "rotate":
             main.call("POST", f"/mock/rotate?on={words[1]}")
@@ -281,11 +323,21 @@ def main():
     try:
         listener.settimeout(30)
         uart, _ = listener.accept()
-        bridge = threading.Thread(target=Bridge(uart, routes, controls).serve, daemon=True)
+        hellos = []
+        bridge = threading.Thread(target=Bridge(uart, routes, controls, hellos).serve, daemon=True)
         bridge.start()
         t0 = time.time()
         code = qemu.wait(timeout=TIMEOUT)
         log(f"firmware exited with {code} after {time.time() - t0:.1f} s under QEMU")
+        offered = state.get("offered")
+        wrong = [h for h in hellos if signature_algorithms(h) != offered]
+        if offered is None or wrong:
+            log(f"ClientHello check failed: verifier checks {offered}, "
+                f"{len(wrong)} of {len(hellos)} ClientHellos offered otherwise "
+                f"({signature_algorithms(wrong[0]) if wrong else None})")
+            code = code or 1
+        else:
+            log(f"{len(hellos)} ClientHellos offered exactly the verifier's schemes ({','.join(offered)})")
     except subprocess.TimeoutExpired:
         log(f"firmware still running after {TIMEOUT:.0f} s: stopped")
     except OSError as e:

@@ -26,6 +26,7 @@ use static_cell::{ConstStaticCell, StaticCell};
 use crate::net::{Connector, READ_RECORD_LEN, WRITE_RECORD_LEN};
 use crate::wire::Wire;
 use lwa_embedded::flash::{AsyncFlashStore, FlashError, FlashStore, PowerCut, RamFlash};
+use lwa_embedded::tls::{CertificateDer, TrustAnchor, anchor_from_der};
 
 /// Reports where a panic happened and exits QEMU with a failure. The message is not
 /// formatted: formatting panic messages links 4 KiB of `core::fmt` (char escapes, Unicode
@@ -47,7 +48,11 @@ static WRITE_RECORD: ConstStaticCell<[u8; WRITE_RECORD_LEN]> =
     ConstStaticCell::new([0; WRITE_RECORD_LEN]);
 static EXCHANGE: ConstStaticCell<[u8; EXCHANGE_BUFFER_LEN]> =
     ConstStaticCell::new([0; EXCHANGE_BUFFER_LEN]);
-static CA: ConstStaticCell<[u8; 1024]> = ConstStaticCell::new([0; 1024]);
+static CA: ConstStaticCell<[u8; 2048]> = ConstStaticCell::new([0; 2048]);
+static ROOT: StaticCell<CertificateDer<'static>> = StaticCell::new();
+/// lwa-embedded's default set and the run's test root.
+static ANCHORS: StaticCell<[TrustAnchor<'static>; ANCHORS_LEN]> = StaticCell::new();
+const ANCHORS_LEN: usize = 10;
 static SESSION: StaticCell<Session<'static>> = StaticCell::new();
 
 /// What every firmware of this crate starts with.
@@ -79,8 +84,10 @@ pub fn clock() -> Instant {
 }
 
 /// Starts the clock and the UART, paints the stack, and fetches the run's root CA from the
-/// harness (a device keeps it in flash; this one learns it because the look-alike's CA is
-/// made for each run), then builds the connector. `None` if the harness did not answer.
+/// harness (the look-alike's CA is made for each run; a device would load such an extra
+/// anchor from flash), then builds the connector, which trusts lwa-embedded's default
+/// anchors and that root. Tells the harness which signature schemes the verifier checks,
+/// so that it can hold every ClientHello to them. `None` if the harness did not answer.
 pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connector> {
     measure::paint_stack();
     board::start_clock(syst);
@@ -93,6 +100,15 @@ pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connecto
     let command = concat(&mut command, "start ", CHAIN)?;
     let n = wire.control(command, ca).await.ok()?;
     let ca: &'static [u8] = ca.get(..n)?;
+    let root = anchor_from_der(ROOT.init(CertificateDer::from(ca))).ok()?;
+    let defaults = lwa_embedded::tls::roots::LWA;
+    let anchors = ANCHORS.init_with(|| {
+        core::array::from_fn(|i| defaults.get(i).cloned().unwrap_or_else(|| root.clone()))
+    });
+    let mut offered = [0u8; 64];
+    wire.control(offered_command(&mut offered)?, &mut [0u8; 4])
+        .await
+        .ok()?;
     // A device draws from its true random number generator; QEMU's MPS2 has none (see
     // `rng`), and a test has no secret to protect, so the seed is fixed and the boot time
     // stirs it.
@@ -104,7 +120,7 @@ pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connecto
     let unix_time = core::str::from_utf8(answer.get(..n)?).ok()?.parse().ok()?;
     let mut connector = Connector::new(
         wire,
-        ca,
+        anchors,
         rng::Sha256Rng::new(seed),
         READ_RECORD.take(),
         WRITE_RECORD.take(),
@@ -176,6 +192,26 @@ pub async fn boot_async() -> (
     (driver, parts.session, parts.buf)
 }
 
+/// `offered XXXX,...`: the verifier's signature schemes in the ClientHello's order, as the
+/// harness reads them off the wire (hex codes, written out without `core::fmt`).
+fn offered_command(out: &mut [u8]) -> Option<&str> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut n = "offered ".len();
+    out.get_mut(..n)?.copy_from_slice(b"offered ");
+    for (i, scheme) in lwa_embedded::tls::algorithms::OFFERED.iter().enumerate() {
+        if i > 0 {
+            *out.get_mut(n)? = b',';
+            n += 1;
+        }
+        let code = scheme.as_u16();
+        for shift in [12, 8, 4, 0] {
+            *out.get_mut(n)? = HEX[usize::from((code >> shift) & 0xf)];
+            n += 1;
+        }
+    }
+    core::str::from_utf8(out.get(..n)?).ok()
+}
+
 fn concat<'a>(out: &'a mut [u8], a: &str, b: &str) -> Option<&'a str> {
     let n = a.len() + b.len();
     out.get_mut(..a.len())?.copy_from_slice(a.as_bytes());
@@ -198,11 +234,12 @@ pub fn finish(driver: &str, ok: bool, connector: &Connector) -> ! {
     hprintln!("heap peak: 0 bytes (no allocator)");
     let s = connector.wire.stats;
     hprintln!(
-        "wire: {} connections, {} bytes sent, {} received; last handshake {} ms",
+        "wire: {} connections, {} bytes sent, {} received; last handshake {} ms, {} work",
         s.connections,
         s.sent,
         s.received,
-        connector.report.last_handshake_ms
+        connector.report.last_handshake_ms,
+        connector.report.last_handshake_work
     );
     measure::exit(ok)
 }

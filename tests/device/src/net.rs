@@ -1,9 +1,10 @@
 //! The connector the drivers open connections with: a TCP connection over the [`Wire`], and
-//! embedded-tls on top, verified against the run's root CA and the endpoint's host name.
+//! embedded-tls on top, verified against lwa-embedded's default trust anchors plus the run's
+//! test root, and the endpoint's host name.
 
-use embedded_tls::{Aes128GcmSha256, TlsError};
+use embedded_tls::Aes128GcmSha256;
 use lwa_embedded::core::endpoint::Endpoint;
-use lwa_embedded::tls::{ServerIdentity, open, open_blocking};
+use lwa_embedded::tls::{ServerIdentity, TrustAnchor, open, open_blocking};
 
 use crate::board::uptime_ms;
 use crate::wire::{Wire, WireError, block_on};
@@ -20,8 +21,8 @@ pub const WRITE_RECORD_LEN: usize = 1024;
 pub enum ConnectError {
     /// The wire (TCP) failed: refused, or the deadline passed before TLS began.
     Wire(WireError),
-    /// The TLS handshake failed: certificate refused, signature wrong, I/O, deadline.
-    Tls(TlsError),
+    /// The TLS handshake failed: the server not verified (with the reason), I/O, deadline.
+    Tls(lwa_embedded::tls::Error),
 }
 
 /// Opens verified TLS connections over the wire, one per request.
@@ -29,8 +30,8 @@ pub enum ConnectError {
 pub struct Connector {
     /// The stream to the host.
     pub wire: Wire,
-    /// The root CA the server's chain must lead to, in DER.
-    pub ca: &'static [u8],
+    /// The trust anchors the server's chain must lead to.
+    pub anchors: &'static [TrustAnchor<'static>],
     /// Seconds since 1970 at boot, from the network (as SNTP would give it): certificates
     /// are checked against the time now.
     pub unix_time_at_boot: u64,
@@ -57,14 +58,14 @@ impl Connector {
     /// A connector with the given record buffers.
     pub fn new(
         wire: Wire,
-        ca: &'static [u8],
+        anchors: &'static [TrustAnchor<'static>],
         rng: crate::rng::Sha256Rng,
         read_record: &'static mut [u8],
         write_record: &'static mut [u8],
     ) -> Self {
         Self {
             wire,
-            ca,
+            anchors,
             unix_time_at_boot: 0,
             rng,
             read_record,
@@ -102,7 +103,7 @@ impl Connector {
     fn identity<'e>(&self, endpoint: &Endpoint<'e>) -> (ServerIdentity<'e>, Start) {
         let identity = ServerIdentity {
             host: endpoint.host(),
-            ca_der: self.ca,
+            anchors: self.anchors,
             unix_time: self.unix_time_at_boot + u64::from(uptime_ms() / 1000),
         };
         let start = Start {

@@ -5,6 +5,7 @@
 
 use cortex_m_semihosting::hprintln;
 use embedded_tls::TlsError;
+use lwa_embedded::tls::{CertificateError, Error};
 use lwa_embedded::core::endpoint::Endpoint;
 use lwa_embedded::core::session::{Config, Instant, Linking, Session};
 use lwa_embedded::{DriveError, Next};
@@ -171,15 +172,19 @@ pub async fn run<D: Drive>(d: &mut D, session: &mut Session<'static>, buf: &mut 
         // that a device's networking part would not carry.
         let (name, expected) = match result {
             Ok(()) => ("connected", false),
-            Err(ConnectError::Tls(TlsError::InvalidCertificate)) => (
-                "TLS InvalidCertificate",
-                matches!(host, "wrong.test" | "rogue.test"),
-            ),
-            Err(ConnectError::Tls(TlsError::Io(embedded_io::ErrorKind::TimedOut))) => (
+            Err(ConnectError::Tls(Error::Certificate(CertificateError::WrongName))) => {
+                ("certificate WrongName", host == "wrong.test")
+            }
+            Err(ConnectError::Tls(Error::Certificate(CertificateError::UnknownIssuer))) => {
+                ("certificate UnknownIssuer", host == "rogue.test")
+            }
+            Err(ConnectError::Tls(Error::Tls(TlsError::Io(embedded_io::ErrorKind::TimedOut)))) => (
                 "TLS Io(TimedOut)",
                 host == "stall.test" && (DEADLINE_MS..=DEADLINE_MS + 500).contains(&took),
             ),
-            Err(ConnectError::Tls(TlsError::IoError)) => ("TLS IoError", host == "close.test"),
+            Err(ConnectError::Tls(Error::Tls(TlsError::IoError))) => {
+                ("TLS IoError", host == "close.test")
+            }
             Err(ConnectError::Wire(WireError::Refused)) => ("wire Refused", host == "nowhere.test"),
             Err(_) => ("another error", false),
         };
