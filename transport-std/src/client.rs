@@ -315,18 +315,85 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A TCP socket whose every read and write ends by the exchange's deadline: each call gets
-/// the per-operation timeout or the time left, whichever is shorter, and none starts once the
+/// A TCP connection whose every read and write ends by a deadline: each call gets the
+/// per-operation timeout or the time left, whichever is shorter, and none starts once the
 /// deadline has passed. rustls drives the handshake through it, so a server that trickles its
-/// handshake or its answer a byte at a time cannot hold an exchange past the deadline.
+/// handshake or its answer a byte at a time cannot hold an exchange past the deadline. The
+/// client connects through it; so may a caller that speaks TLS itself (`lwa probe` runs the
+/// device's TLS code over it).
+///
+/// ```no_run
+/// use std::io::Write as _;
+/// use std::time::{Duration, Instant};
+/// use lwa_std::client::BoundedTcp;
+/// let deadline = Instant::now() + Duration::from_secs(30);
+/// let mut tcp = BoundedTcp::connect("api.amazon.com", 443, Duration::from_secs(10), deadline)?;
+/// tcp.write_all(b"...")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
-struct Bounded {
+pub struct BoundedTcp {
     tcp: TcpStream,
     deadline: Instant,
     timeout: Duration,
 }
 
-impl Bounded {
+impl BoundedTcp {
+    /// Resolves `host` (by the deadline: the system resolver runs on a thread of its own)
+    /// and connects to the first of its addresses that answers on `port`, each step within
+    /// `timeout` and all by `deadline`.
+    ///
+    /// # Errors
+    /// [`Error::Resolve`], [`Error::Connect`] or [`Error::Timeout`].
+    pub fn connect(
+        host: &str,
+        port: u16,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<Self, Error> {
+        Self::connect_to(host, port, timeout, deadline, |_| true)
+    }
+
+    /// [`connect`](Self::connect) to the addresses `accept` allows: the others are skipped,
+    /// and [`Error::NotLoopback`] names one when none was allowed.
+    fn connect_to(
+        host: &str,
+        port: u16,
+        timeout: Duration,
+        deadline: Instant,
+        accept: impl Fn(IpAddr) -> bool,
+    ) -> Result<Self, Error> {
+        let addrs = resolve(host, port, timeout, deadline)?;
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
+        let mut refused_ip = None;
+        for addr in addrs {
+            if !accept(addr.ip()) {
+                refused_ip = Some(addr.ip());
+                continue;
+            }
+            let remaining = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or(Error::Timeout)?;
+            match TcpStream::connect_timeout(&addr, timeout.min(remaining)) {
+                Ok(tcp) => {
+                    tcp.set_nodelay(true).map_err(Error::Io)?;
+                    return Ok(Self {
+                        tcp,
+                        deadline,
+                        timeout,
+                    });
+                }
+                Err(e) => last = e,
+            }
+        }
+        match refused_ip {
+            Some(ip) if last.kind() == io::ErrorKind::NotFound => Err(Error::NotLoopback(ip)),
+            _ if last.kind() == io::ErrorKind::TimedOut => Err(Error::Timeout),
+            _ => Err(Error::Connect(last)),
+        }
+    }
+
     /// The time the next operation may take, or `TimedOut` once the deadline has passed.
     fn budget(&self) -> io::Result<Duration> {
         self.deadline
@@ -337,14 +404,47 @@ impl Bounded {
     }
 }
 
-impl Read for Bounded {
+/// The addresses of `host`, by the deadline. The system resolver cannot be interrupted, so
+/// it runs on a thread of its own; past the deadline this fails with [`Error::Timeout`] and
+/// the thread is left to finish the lookup and end.
+fn resolve(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+    deadline: Instant,
+) -> Result<Vec<SocketAddr>, Error> {
+    let budget = deadline
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+        .map(|left| timeout.min(left))
+        .ok_or(Error::Timeout)?;
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let target = (host.to_owned(), port);
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("lwa-resolve".into())
+        .spawn(move || {
+            let found = target.to_socket_addrs().map(Iterator::collect);
+            // Nobody listens any more after a timeout: nothing to do then.
+            let _ = tx.send(found);
+        })
+        .map_err(Error::Resolve)?;
+    match rx.recv_timeout(budget) {
+        Ok(found) => found.map_err(Error::Resolve),
+        Err(_) => Err(Error::Timeout),
+    }
+}
+
+impl Read for BoundedTcp {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.tcp.set_read_timeout(Some(self.budget()?))?;
         self.tcp.read(buf)
     }
 }
 
-impl Write for Bounded {
+impl Write for BoundedTcp {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.tcp.set_write_timeout(Some(self.budget()?))?;
         self.tcp.write(buf)
@@ -355,8 +455,8 @@ impl Write for Bounded {
 }
 
 enum Connection {
-    Plain(Bounded),
-    Tls(Box<StreamOwned<ClientConnection, Bounded>>),
+    Plain(BoundedTcp),
+    Tls(Box<StreamOwned<ClientConnection, BoundedTcp>>),
 }
 
 impl Read for Connection {
@@ -483,73 +583,13 @@ impl Client {
         }
     }
 
-    /// The host's addresses, by the deadline. The system resolver cannot be interrupted, so
-    /// it runs on a thread of its own; past the deadline the exchange fails with
-    /// [`Error::Timeout`] and the thread is left to finish the lookup and end.
-    fn resolve(&self, deadline: Instant) -> Result<Vec<SocketAddr>, Error> {
-        let budget = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-            .map(|left| self.timeout.min(left))
-            .ok_or(Error::Timeout)?;
-        if let Ok(ip) = self.host.parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, self.port)]);
-        }
-        let target = (self.host.clone(), self.port);
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("lwa-resolve".into())
-            .spawn(move || {
-                let found = target.to_socket_addrs().map(Iterator::collect);
-                // Nobody listens any more after a timeout: nothing to do then.
-                let _ = tx.send(found);
-            })
-            .map_err(Error::Resolve)?;
-        match rx.recv_timeout(budget) {
-            Ok(found) => found.map_err(Error::Resolve),
-            Err(_) => Err(Error::Timeout),
-        }
-    }
-
     fn connect(&self, deadline: Instant) -> Result<Connection, Error> {
-        let addrs = self.resolve(deadline)?;
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "no address for the host");
-        let mut tcp = None;
-        let mut not_loopback = None;
-        for addr in addrs {
-            // A loopback name proves nothing: without TLS, only a loopback address keeps the
-            // secrets on this host.
-            if self.tls.is_none() && !addr.ip().to_canonical().is_loopback() {
-                not_loopback = Some(addr.ip());
-                continue;
-            }
-            let remaining = deadline
-                .checked_duration_since(Instant::now())
-                .filter(|d| !d.is_zero())
-                .ok_or(Error::Timeout)?;
-            match TcpStream::connect_timeout(&addr, self.timeout.min(remaining)) {
-                Ok(s) => {
-                    tcp = Some(s);
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => last = e,
-                Err(e) => last = e,
-            }
-        }
-        let tcp = match (tcp, not_loopback) {
-            (Some(t), _) => t,
-            (None, Some(ip)) if last.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::NotLoopback(ip));
-            }
-            (None, _) if last.kind() == io::ErrorKind::TimedOut => return Err(Error::Timeout),
-            (None, _) => return Err(Error::Connect(last)),
-        };
-        tcp.set_nodelay(true).map_err(Error::Io)?;
-        let tcp = Bounded {
-            tcp,
-            deadline,
-            timeout: self.timeout,
-        };
+        // A loopback name proves nothing: without TLS, only a loopback address keeps the
+        // secrets on this host.
+        let plain = self.tls.is_none();
+        let tcp = BoundedTcp::connect_to(&self.host, self.port, self.timeout, deadline, |ip| {
+            !plain || ip.to_canonical().is_loopback()
+        })?;
         let Some(config) = &self.tls else {
             return Ok(Connection::Plain(tcp));
         };

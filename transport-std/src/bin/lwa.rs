@@ -54,6 +54,9 @@ macro_rules! errp {
     };
 }
 
+#[path = "lwa/probe.rs"]
+mod probe;
+
 fn emit(line: std::fmt::Arguments<'_>) -> Result<(), Fail> {
     let mut out = std::io::stdout().lock();
     out.write_fmt(line)
@@ -242,6 +245,20 @@ enum Command {
     Logout,
     /// Print a new PKCE code_verifier and its S256 code_challenge.
     Pkce,
+    /// Check whether a device would connect to the LWA host, with the device's TLS code.
+    ///
+    /// Connects with lwa-embedded's TLS (TLS 1.3, TLS_AES_128_GCM_SHA256, P-256, its
+    /// signature schemes, webpki path building) and its default trust anchors, or the
+    /// device's own (--anchors), and reports the TLS version, cipher suite, key exchange,
+    /// every certificate sent, the anchor the path leads to, and a verdict with the reason.
+    /// Exit 0 a device would connect, 1 it would not, 3 the host cannot be reached. Sends
+    /// nothing but TLS handshakes.
+    Probe {
+        /// PEM certificates to trust instead of lwa-embedded's default set (a device's own
+        /// anchors).
+        #[arg(long, value_name = "PEM")]
+        anchors: Option<PathBuf>,
+    },
     /// Run the local LWA look-alike until interrupted.
     ///
     /// Besides LWA's endpoints it answers test controls: GET or POST /mock/approve?user_code=CODE
@@ -263,9 +280,9 @@ struct MockArgs {
     /// Serve HTTPS with a certificate from a CA made for this run.
     #[arg(long)]
     tls: bool,
-    /// Certificate chain: p256 (CA and leaf, ECDSA P-256) or rsa (RSA 2048 root,
-    /// intermediate and leaf, like Amazon's; the server sends leaf and intermediate). With
-    /// --tls.
+    /// Certificate chain. Besides p256 and rsa, look-alikes of the shapes of the public
+    /// chains behind Amazon's endpoints (algorithms, key sizes, extensions), made with test
+    /// keys; the server never sends the root, and --ca-out gets the one to trust. With --tls.
     #[arg(long, value_enum, default_value_t = ChainArg::P256, requires = "tls")]
     chain: ChainArg,
     /// A DNS name or IP address for the server certificate; repeat for more. Replaces the
@@ -292,8 +309,29 @@ struct MockArgs {
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
 enum ChainArg {
+    /// ECDSA P-256 CA and leaf; sends the leaf
     P256,
+    /// RSA 2048 root, intermediate and leaf; sends leaf and intermediate
     Rsa,
+    /// like DigiCert Global Root G2 -> G2 TLS RSA SHA256 2020 CA1 -> leaf, RSA 2048
+    #[value(name = "digicert-rsa")]
+    DigicertRsa,
+    /// like Amazon Root CA 1 -> Amazon RSA 2048 M02 -> leaf, RSA 2048
+    #[value(name = "amazon-rsa")]
+    AmazonRsa,
+    /// like Amazon Root CA 2 -> Amazon RSA 4096 M02 -> leaf: RSA 4096 CAs (SHA-384), RSA 2048 leaf
+    #[value(name = "amazon-rsa4096")]
+    AmazonRsa4096,
+    /// like Amazon Root CA 3 -> Amazon ECDSA 256 M02 -> leaf, P-256
+    #[value(name = "amazon-p256")]
+    AmazonP256,
+    /// like Amazon Root CA 4 -> Amazon ECDSA 384 M02 -> leaf, P-384 (SHA-384)
+    #[value(name = "amazon-p384")]
+    AmazonP384,
+    /// like leaf -> Amazon RSA 2048 M02 -> Amazon Root CA 1 cross-signed by Starfield
+    /// Services Root G2, RSA 2048; sends those three, and only the Starfield root is trusted
+    #[value(name = "cross-signed")]
+    CrossSigned,
 }
 
 /// A failure and its exit code.
@@ -418,6 +456,7 @@ fn globals_of(subcommand: &str) -> &'static [&'static str] {
         "status" => &["store", "json"],
         "logout" => &["store", "lock_timeout", "json"],
         "pkce" => &["json"],
+        "probe" => &["region", "endpoint", "timeout", "exchange_timeout", "json"],
         // The look-alike's own client: the one it accepts.
         "mock-server" => &["client_id", "client_secret"],
         "demo" => &[],
@@ -600,6 +639,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
     let g = &cli.global;
     match &cli.command {
         Command::Pkce => pkce(g),
+        Command::Probe { anchors } => probe(g, anchors.as_deref()),
         Command::MockServer(args) => mock_server(g, args),
         Command::Demo => demo(g),
         Command::Exchange {
@@ -653,15 +693,7 @@ struct Ctx {
 
 impl Ctx {
     fn new(g: &Global, extra_ca_pem: Option<&str>) -> Result<Self, Fail> {
-        let endpoint = match &g.endpoint {
-            Some(origin) => Endpoint::parse_origin(origin)
-                .map_err(|e| Fail::Config(format!("--endpoint {origin}: {e}")))?,
-            None => Endpoint::region(match g.region {
-                RegionArg::Na => Region::Na,
-                RegionArg::Eu => Region::Eu,
-                RegionArg::Fe => Region::Fe,
-            }),
-        };
+        let endpoint = endpoint_of(g)?;
         let mut builder = Client::builder(&endpoint)
             .timeout(Duration::from_secs(g.timeout))
             .exchange_timeout(Duration::from_secs(g.exchange_timeout))
@@ -714,6 +746,37 @@ impl Ctx {
         }
         Ok(())
     }
+}
+
+/// The endpoint the options name: `--endpoint`, else the region's.
+fn endpoint_of(g: &Global) -> Result<Endpoint<'_>, Fail> {
+    match &g.endpoint {
+        Some(origin) => Endpoint::parse_origin(origin)
+            .map_err(|e| Fail::Config(format!("--endpoint {origin}: {e}"))),
+        None => Ok(Endpoint::region(match g.region {
+            RegionArg::Na => Region::Na,
+            RegionArg::Eu => Region::Eu,
+            RegionArg::Fe => Region::Fe,
+        })),
+    }
+}
+
+/// `lwa probe`: see [`probe::run`].
+fn probe(g: &Global, anchors: Option<&std::path::Path>) -> Result<(), Fail> {
+    let endpoint = endpoint_of(g)?;
+    if !endpoint.is_tls() {
+        return Err(Fail::Config(
+            "--endpoint: lwa probe checks TLS; give an https:// origin".into(),
+        ));
+    }
+    probe::run(&probe::Probe {
+        host: endpoint.host(),
+        port: endpoint.port(),
+        anchors_file: anchors,
+        timeout: Duration::from_secs(g.timeout),
+        exchange_timeout: Duration::from_secs(g.exchange_timeout),
+        json: g.json,
+    })
 }
 
 fn default_store() -> Result<PathBuf, Fail> {
@@ -1336,6 +1399,12 @@ fn mock_server(g: &Global, args: &MockArgs) -> Result<(), Fail> {
         chain: match args.chain {
             ChainArg::P256 => Chain::P256,
             ChainArg::Rsa => Chain::Rsa2048,
+            ChainArg::DigicertRsa => Chain::DigicertRsa,
+            ChainArg::AmazonRsa => Chain::AmazonRsa,
+            ChainArg::AmazonRsa4096 => Chain::AmazonRsa4096,
+            ChainArg::AmazonP256 => Chain::AmazonP256,
+            ChainArg::AmazonP384 => Chain::AmazonP384,
+            ChainArg::CrossSigned => Chain::CrossSigned,
         },
         names: if args.names.is_empty() {
             defaults.names.clone()
