@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Measures the device firmware on the Cortex-M4 and prints Markdown tables for
-BENCHMARKS.md: for the P-256 and RSA-2048 builds and for both drivers, flash (the whole
-firmware, the networking part, and what lwa, embedded-tls and its crypto each add), static
-RAM, peak stack, heap high-water, instructions for one refresh with and without the
-handshake (QEMU with -icount shift=0, so the firmware's busy counter counts instructions),
-and the wall time of that refresh under plain QEMU.
+BENCHMARKS.md: the device app (what a device carries) against every chain shape of the
+look-alike, with lwa-embedded's default trust anchors plus the run's test root: flash (the
+whole firmware and its networking part), static RAM, peak stack, heap high-water and the
+instructions of one handshake (QEMU with -icount shift=0, so the firmware's busy counter
+counts instructions); the P-256-only build (no `rsa` feature) against the shapes it can
+verify, the `rsa` build against all. Then what each addition costs (the anchor set, P-384,
+Ed25519, SHA-384/512), the scenario firmwares of both drivers (flash, RAM, instructions for
+one refresh with and without the handshake, wall time under plain QEMU), and the split of
+the TLS-only firmware by crate.
 
-Run from this folder: `python3 footprint.py` (needs qemu-system-arm and python3; about five
+Run from this folder: `python3 footprint.py` (needs qemu-system-arm and python3; about ten
 minutes). Flash is .text + .rodata + .data from the ELF section headers.
 
 How flash is split: `baseline` (board, clock, report; no network), `tls_only` (the same
@@ -91,22 +95,27 @@ def static_ram(sizes):
     return sizes.get(".data", 0) + sizes.get(".bss", 0) + sizes.get(".uninit", 0)
 
 
-def build(features):
-    args = ["cargo", "build", "--release", "--quiet", "--bins"] + (["--features", features] if features else [])
+def build(features, bins=("baseline", "tls_only", "device", "blocking", "async")):
+    args = ["cargo", "build", "--release", "--quiet"] + [a for b in bins for a in ("--bin", b)]
+    if features:
+        args += ["--features", features]
     subprocess.run(args, cwd=HERE, check=True)
-    return {b: elf(os.path.join(ELF, b)) for b in ("baseline", "tls_only", "device", "blocking", "async")}
+    return {b: elf(os.path.join(ELF, b)) for b in bins}
 
 
-def run(features, binary, icount):
+def run(features, binary, icount, chain=None):
     env = dict(os.environ, LWA_QEMU_ICOUNT="1" if icount else "0")
+    if chain:
+        env["LWA_DEVICE_CHAIN"] = chain
     args = ["cargo", "run", "--release", "--quiet", "--bin", binary] + (["--features", features] if features else [])
     t = time.time()
     out = subprocess.run(args, cwd=HERE, env=env, capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
-        sys.exit(f"{binary} ({features or 'p256'}) failed:\n{out.stdout}{out.stderr}")
-    text = out.stdout
+        sys.exit(f"{binary} ({features or 'p256'}, chain {chain}) failed:\n{out.stdout}{out.stderr}")
+    text = out.stdout + out.stderr
     num = lambda pattern: int(re.search(pattern, text).group(1))
-    result = {"stack": num(r"peak stack: (\d+)"), "heap": num(r"heap peak: (\d+)")}
+    result = {"stack": num(r"peak stack: (\d+)"), "heap": num(r"heap peak: (\d+)"),
+              "handshake": num(r"last handshake \d+ ms, (\d+) work")}
     m = re.search(r"one refresh: (\d+) \S+.* with the handshake, (\d+) without; (\d+) ms", text)
     if m:
         result.update(work=int(m.group(1)), exchange=int(m.group(2)), ms=int(m.group(3)))
@@ -117,11 +126,50 @@ def kib(n):
     return f"{n:,} B ({n / 1024:.1f} KiB)".replace(",", " ")
 
 
+def num(n):
+    return "-" if n is None else f"{n:,}".replace(",", " ")
+
+
+# The look-alike's chain shapes (`lwa mock-server --chain`); the P-256-only build cannot
+# verify RSA signatures, so it meets the ECDSA shapes only.
+ECDSA_SHAPES = ["p256", "amazon-p256", "amazon-p384"]
+ALL_SHAPES = ["p256", "amazon-p256", "amazon-p384", "rsa", "digicert-rsa", "amazon-rsa",
+              "amazon-rsa4096", "cross-signed"]
+
+# What each verifier added to lwa-embedded links, by symbol (LTO may inline some of it into
+# its callers: a lower bound, against the exact subtractions of the anchor set).
+ADDITIONS = [
+    ("ECDSA P-384 (certificates and handshake)", re.compile(r"p384|P384")),
+    ("Ed25519 (certificates and handshake)", re.compile(r"ed25519|Ed25519")),
+    ("their shared Montgomery arithmetic (on crypto-bigint)", re.compile(r"algorithms(5|\.\.)field")),
+    ("SHA-384/512 (sha2, compact rounds)", re.compile(r"sha512|Sha512")),
+]
+
+
+def additions(syms):
+    out = {}
+    for label, pattern in ADDITIONS:
+        out[label] = sum(size for name, size, sec in syms
+                         if sec in (".text", ".rodata", ".data") and pattern.search(name))
+    return out
+
+
 def main():
-    rows, splits = [], []
-    for chain, features in (("P-256", ""), ("RSA-2048", "rsa")):
+    shape_rows, scenario_rows, splits, costs = [], [], [], []
+    for build_name, features in (("P-256 only", ""), ("with `rsa`", "rsa")):
+        # The same device app trusting the run's root alone: built first, as the next build
+        # writes the same file.
+        one = build(",".join(f for f in (features, "one-anchor") if f), bins=("device",))
         elves = build(features)
-        base, tls = flash(elves["baseline"][0]), flash(elves["tls_only"][0])
+        base = flash(elves["baseline"][0])
+        dev_sizes, dev_syms = elves["device"]
+        costs.append((build_name, flash(dev_sizes) - flash(one["device"][0]), additions(dev_syms)))
+        for chain in (ALL_SHAPES if features else ECDSA_SHAPES):
+            r = run(features, "device", icount=True, chain=chain)
+            total, ram = flash(dev_sizes), static_ram(dev_sizes)
+            shape_rows.append((chain, build_name, total, total - base, ram, r["stack"], r["heap"],
+                               r["handshake"]))
+        tls = flash(elves["tls_only"][0])
         groups = {"embedded-tls": 0, "X.509 (webpki)": 0, "crypto": 0, "other": 0}
         for name, size, sec in elves["tls_only"][1]:
             if sec not in (".text", ".rodata", ".data"):
@@ -129,31 +177,46 @@ def main():
             c = crate(name)
             group = "embedded-tls" if c in TLS else "X.509 (webpki)" if c in X509 else "crypto" if c in CRYPTO else "other"
             groups[group] += size
-        splits.append((chain, base, tls, flash(elves["device"][0]), groups))
-        for driver in ("device", "blocking", "async"):
+        splits.append((build_name, base, tls, flash(dev_sizes), groups))
+        for driver in ("blocking", "async"):
             sizes = elves[driver][0]
             timed = run(features, driver, icount=False)
-            counted = run(features, driver, icount=True) if driver != "device" else {}
-            total = flash(sizes)
-            ram = static_ram(sizes)
-            label = {"device": "device app (blocking)", "blocking": "scenario, blocking", "async": "scenario, async"}[driver]
-            rows.append((chain, label, total, total - base, ram, timed["stack"], timed["heap"],
-                         counted.get("work"), counted.get("exchange"), timed.get("ms")))
-    num = lambda n: "-" if n is None else f"{n:,}".replace(",", " ")
-    print("| chain | firmware | flash | networking part | static RAM | peak stack | heap peak "
+            counted = run(features, driver, icount=True)
+            total, ram = flash(sizes), static_ram(sizes)
+            scenario_rows.append((build_name, driver, total, total - base, ram, timed["stack"],
+                                  timed["heap"], counted.get("work"), counted.get("exchange"), timed.get("ms")))
+
+    print("Device app, one build per row group, against each chain shape (default anchor set plus the run's root):")
+    print()
+    print("| chain shape | build | flash | networking part | static RAM | peak stack | heap peak | RAM in all | instructions, one handshake |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for chain, build_name, total, net, ram, stack, heap, hs in shape_rows:
+        print(f"| {chain} | {build_name} | {kib(total)} | **{kib(net)}** | {kib(ram)} | {kib(stack)} "
+              f"| {kib(heap)} | **{kib(ram + stack)}** | {num(hs)} |")
+    print()
+    print("What each addition costs in the device app's flash:")
+    print()
+    labels = ["the default anchor set (device app - the same trusting one root)"] + [a[0] for a in ADDITIONS]
+    print("| addition | " + " | ".join(c[0] for c in costs) + " |")
+    print("|---|" + "---|" * len(costs))
+    print(f"| {labels[0]} | " + " | ".join(kib(c[1]) for c in costs) + " |")
+    for label, _ in ADDITIONS:
+        print(f"| {label} | " + " | ".join(kib(c[2][label]) for c in costs) + " |")
+    print()
+    print("| build | scenario | flash | networking part | static RAM | peak stack | heap peak "
           "| RAM in all | instructions, one refresh with handshake | without | wall time of that refresh |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for chain, label, total, net, ram, stack, heap, work, exch, ms in rows:
-        print(f"| {chain} | {label} | {kib(total)} | **{kib(net)}** | {kib(ram)} | {kib(stack)} "
-              f"| {kib(heap)} | **{kib(ram + stack)}** | {num(work)} | {num(exch)} | {num(ms)}{'' if ms is None else ' ms'} |")
+    for build_name, driver, total, net, ram, stack, heap, work, exch, ms in scenario_rows:
+        print(f"| {build_name} | {driver} | {kib(total)} | {kib(net)} | {kib(ram)} | {kib(stack)} "
+              f"| {kib(heap)} | {kib(ram + stack)} | {num(work)} | {num(exch)} | {num(ms)}{'' if ms is None else ' ms'} |")
     print()
-    print("| chain | baseline | TLS-only firmware | of which embedded-tls | X.509 (webpki) | crypto | other (runtime, wire, board, RNG) | device app | lwa adds (device app - TLS-only) |")
+    print("| build | baseline | TLS-only firmware | of which embedded-tls | X.509 (webpki) | crypto | other (runtime, wire, board, RNG) | device app | lwa adds (device app - TLS-only) |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for chain, base, tls, dev, g in splits:
-        print(f"| {chain} | {kib(base)} | {kib(tls)} | {kib(g['embedded-tls'])} | {kib(g['X.509 (webpki)'])} "
+    for build_name, base, tls, dev, g in splits:
+        print(f"| {build_name} | {kib(base)} | {kib(tls)} | {kib(g['embedded-tls'])} | {kib(g['X.509 (webpki)'])} "
               f"| {kib(g['crypto'])} | {kib(g['other'])} | {kib(dev)} | {kib(dev - tls)} |")
     print()
-    print("Networking part = firmware - baseline. Static RAM includes the RSA build's 16 KiB heap "
+    print("Networking part = firmware - baseline. Static RAM includes the RSA build's 24 KiB heap "
           "arena; RAM in all = static RAM + peak stack.")
 
 

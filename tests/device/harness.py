@@ -9,8 +9,8 @@ Names the firmware can connect to, all on 127.0.0.1:
                chain as the firmware asks
   api.amazon.com  the same look-alike, as this network's DNS would have it (the device app)
   wrong.test   the same server: its certificate does not name wrong.test
-  rogue.test   a second look-alike with a certificate for rogue.test from another CA
-               (P-256, with a key made for the run)
+  rogue.test   a second look-alike with a certificate for rogue.test from a CA the
+               firmware does not trust (an ECDSA look-alike chain, keys made for the run)
   stall.test   reads the ClientHello, sends half a record header, then says nothing
   close.test   reads the ClientHello, sends half a record header, then closes
 anything else is refused, as an unknown name would be.
@@ -281,9 +281,12 @@ def main():
             main = LookAlike(lwa, chain, "lwa.test", tmp,
                              ["--name", "api.amazon.com", "--approve-after-polls", "2", "--poll-interval", "1"])
             started.append(main)
-            # P-256 whatever the device verifies: its CA key is made for the run, while the
-            # look-alike's RSA chains all share fixed test keys (ring cannot make RSA keys).
-            rogue = LookAlike(lwa, "p256", "rogue.test", tmp)
+            # An ECDSA chain whatever the device verifies (its keys are made for the run, while
+            # the look-alike's RSA chains share fixed test keys: ring cannot make RSA keys), and
+            # a root of another name than the main one's, so that the device finds no anchor
+            # for it (UnknownIssuer) rather than an anchor whose key does not match.
+            rogue_chain = "amazon-p384" if chain == "amazon-p256" else "amazon-p256"
+            rogue = LookAlike(lwa, rogue_chain, "rogue.test", tmp)
             started.append(rogue)
             routes.update({"lwa.test": main.port, "api.amazon.com": main.port, "wrong.test": main.port,
                            "rogue.test": rogue.port})

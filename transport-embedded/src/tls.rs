@@ -86,7 +86,7 @@ pub fn anchor_from_der<'a>(
 /// What the verifier saw of one handshake, for diagnostics (a device's log, `lwa probe`):
 /// the certificates the server sent, the anchor and intermediates the verified path used,
 /// the handshake signature scheme, and why verification failed. Filled by
-/// [`open_blocking_inspected`] and [`open_inspected`], whether the handshake succeeds or not.
+/// [`open_blocking_inspected`] and `open_inspected` (async), whether the handshake succeeds or not.
 ///
 /// ```
 /// use lwa_embedded::tls::Inspection;

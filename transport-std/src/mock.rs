@@ -28,9 +28,9 @@
 //! `127.0.0.1` and `::1`) from a CA made for the run ([`MockServer::ca_pem`],
 //! [`MockServer::ca_der`]); pass that CA to the client as an extra trust anchor. The chain
 //! is ECDSA P-256 (CA, leaf), plain RSA 2048 (root, intermediate, leaf; the server sends
-//! leaf and intermediate), or a look-alike of the shape of a public chain behind Amazon's
-//! endpoints (DigiCert Global Root G2, Amazon Root CA 1 to 4, a cross-signed root), made
-//! with test keys: see [`Chain`]. Whatever the chain, TLS 1.2 and 1.3 are offered.
+//! leaf and intermediate), or a look-alike of the shape of a chain under a public root a device
+//! may meet on LWA's hosts (DigiCert Global Root G2, Amazon Root CA 1 to 4, a cross-signed
+//! root), made with test keys: see [`Chain`]. Whatever the chain, TLS 1.2 and 1.3 are offered.
 //! [`Pki`] makes the same chains for servers of a test's own ([`Pki::leaf`]).
 //!
 //! ```
@@ -179,7 +179,7 @@ impl Default for MockConfig {
 /// The shape of the certificate chain served over HTTPS.
 ///
 /// Besides the two plain shapes ([`P256`](Self::P256), [`Rsa2048`](Self::Rsa2048)) there are
-/// look-alikes of the shapes of the public chains a device meets behind Amazon's endpoints:
+/// look-alikes of the shapes of chains under the public roots a device may meet on LWA's hosts:
 /// the same algorithms, key sizes, extensions and validity as the public roots and
 /// intermediates, made with test keys and subjects that say so ("lwa test look-alike of
 /// Amazon Root CA 1", organization "lwa test"). Their URLs (OCSP, CA issuers, CRLs) are under

@@ -101,7 +101,11 @@ pub async fn boot_connector(syst: cortex_m::peripheral::SYST) -> Option<Connecto
     let n = wire.control(command, ca).await.ok()?;
     let ca: &'static [u8] = ca.get(..n)?;
     let root = anchor_from_der(ROOT.init(CertificateDer::from(ca))).ok()?;
-    let defaults = lwa_embedded::tls::roots::LWA;
+    let defaults: &[TrustAnchor<'static>] = if cfg!(feature = "one-anchor") {
+        &[]
+    } else {
+        lwa_embedded::tls::roots::LWA
+    };
     let anchors = ANCHORS.init_with(|| {
         core::array::from_fn(|i| defaults.get(i).cloned().unwrap_or_else(|| root.clone()))
     });

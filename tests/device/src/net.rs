@@ -10,7 +10,7 @@ use crate::board::uptime_ms;
 use crate::wire::{Wire, WireError, block_on};
 
 /// TLS read record buffer: a full TLS record (16 KiB of plaintext, header, tag, padding).
-/// Neither rustls nor Amazon's endpoint accept a smaller max_fragment_length.
+/// lwa's `tls` asks for no smaller max_fragment_length (rustls would not grant one).
 pub const READ_RECORD_LEN: usize = 16_640;
 /// TLS write record buffer. embedded-tls cuts a longer write into records of this size, so
 /// a 2.5 KiB request goes out as three records; 1 KiB costs 2% in record overhead and saves

@@ -5,9 +5,9 @@
 
 use cortex_m_semihosting::hprintln;
 use embedded_tls::TlsError;
-use lwa_embedded::tls::{CertificateError, Error};
 use lwa_embedded::core::endpoint::Endpoint;
 use lwa_embedded::core::session::{Config, Instant, Linking, Session};
+use lwa_embedded::tls::{CertificateError, Error};
 use lwa_embedded::{DriveError, Next};
 
 use crate::StoreError;

@@ -5,7 +5,7 @@ use core::fmt;
 
 use embedded_tls::TlsError;
 
-/// Why [`open_blocking`](super::open_blocking) or [`open`](super::open) failed.
+/// Why [`open_blocking`](super::open_blocking) or `open` (async) failed.
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]

@@ -280,9 +280,9 @@ struct MockArgs {
     /// Serve HTTPS with a certificate from a CA made for this run.
     #[arg(long)]
     tls: bool,
-    /// Certificate chain. Besides p256 and rsa, look-alikes of the shapes of the public
-    /// chains behind Amazon's endpoints (algorithms, key sizes, extensions), made with test
-    /// keys; the server never sends the root, and --ca-out gets the one to trust. With --tls.
+    /// Certificate chain. Besides p256 and rsa, look-alikes of the shapes of chains under
+    /// the public roots a device may meet on LWA's hosts (algorithms, key sizes,
+    /// extensions), made with test keys; the server never sends the root, and --ca-out gets the one to trust. With --tls.
     #[arg(long, value_enum, default_value_t = ChainArg::P256, requires = "tls")]
     chain: ChainArg,
     /// A DNS name or IP address for the server certificate; repeat for more. Replaces the

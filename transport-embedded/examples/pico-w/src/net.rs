@@ -18,7 +18,7 @@ use lwa_embedded::tls::{ServerIdentity, open};
 use crate::rng::TlsRng;
 
 /// TLS read record buffer: a full TLS record (16 KiB of plaintext, header, tag, padding);
-/// Amazon's endpoint accepts no smaller max-fragment-length.
+/// lwa's `tls` asks for no smaller max-fragment-length.
 pub const READ_RECORD_LEN: usize = 16_640;
 /// TLS write record buffer: embedded-tls cuts a longer write into records of this size.
 pub const WRITE_RECORD_LEN: usize = 1024;
