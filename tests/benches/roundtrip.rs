@@ -16,12 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use lwa_mock::{MockConfig, MockServer};
 use lwa_std::client::{BUFFER_LEN, Client};
 use lwa_std::core::endpoint::Endpoint;
 use lwa_std::core::exchange::Outcome;
 use lwa_std::core::request::Request;
 use lwa_std::core::secret::Secret;
-use lwa_std::mock::{MockConfig, MockServer};
 use lwa_tests::alloc::{Peak, peak_heap};
 use oauth2::basic::BasicClient;
 use oauth2::{ClientId, RefreshToken, TokenResponse, TokenUrl};

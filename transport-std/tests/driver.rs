@@ -10,11 +10,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use lwa_mock::{MockConfig, MockServer};
 use lwa_std::client::Client;
 use lwa_std::core::endpoint::Endpoint;
 use lwa_std::core::session::Config;
 use lwa_std::driver::{Driver, DriverError, Restore};
-use lwa_std::mock::{MockConfig, MockServer};
 use lwa_std::store::{FileStore, StoreError, StoredTokens};
 
 const CLIENT_ID: &str = "amzn1.application-oa2-client.mock";

@@ -34,11 +34,23 @@
 //! [`Pki`] makes the same chains for servers of a test's own ([`Pki::leaf`]).
 //!
 //! ```
-//! use lwa_std::mock::{MockConfig, MockServer};
+//! use lwa_mock::{MockConfig, MockServer};
 //! let server = MockServer::start(MockConfig::default(), true, 0).unwrap();
 //! assert!(server.origin().starts_with("https://localhost:"));
 //! assert!(server.ca_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
 //! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -49,6 +61,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use lwa_core::endpoint::{CODE_PAIR_PATH, TOKEN_PATH};
 use lwa_core::pkce::CodeVerifier;
 use rcgen::{
     BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName,
@@ -97,7 +110,7 @@ pub struct MockConfig {
 /// grant type are what the client sent: escape them before they reach a terminal.
 ///
 /// ```
-/// use lwa_std::mock::{MockConfig, MockServer, RequestLog};
+/// use lwa_mock::{MockConfig, MockServer, RequestLog};
 ///
 /// fn print(request: &RequestLog) {
 ///     println!("{request}");
@@ -258,17 +271,17 @@ impl Chain {
 }
 
 /// Test-only RSA 2048 keys (PKCS#8 PEM): they protect nothing. See `mock/keys/README.md`.
-const RSA_ROOT_KEY: &str = include_str!("mock/keys/root.key");
+const RSA_ROOT_KEY: &str = include_str!("keys/root.key");
 /// The intermediate CA's test-only key.
-const RSA_INTERMEDIATE_KEY: &str = include_str!("mock/keys/intermediate.key");
+const RSA_INTERMEDIATE_KEY: &str = include_str!("keys/intermediate.key");
 /// The leaf's test-only key.
-const RSA_LEAF_KEY: &str = include_str!("mock/keys/leaf.key");
+const RSA_LEAF_KEY: &str = include_str!("keys/leaf.key");
 /// The test-only RSA 4096 key of the look-alike of Amazon Root CA 2.
-const RSA4096_ROOT_KEY: &str = include_str!("mock/keys/rsa4096-root.key");
+const RSA4096_ROOT_KEY: &str = include_str!("keys/rsa4096-root.key");
 /// The test-only RSA 4096 key of the look-alike of Amazon RSA 4096 M02.
-const RSA4096_INTERMEDIATE_KEY: &str = include_str!("mock/keys/rsa4096-intermediate.key");
+const RSA4096_INTERMEDIATE_KEY: &str = include_str!("keys/rsa4096-intermediate.key");
 /// The test-only RSA 2048 key of root B, the cross-signer of [`Chain::CrossSigned`].
-const CROSS_ROOT_KEY: &str = include_str!("mock/keys/cross-root.key");
+const CROSS_ROOT_KEY: &str = include_str!("keys/cross-root.key");
 
 fn rsa_key(pem: &str) -> Result<KeyPair, rcgen::Error> {
     KeyPair::from_pem_and_sign_algo(pem, &rcgen::PKCS_RSA_SHA256)
@@ -794,7 +807,7 @@ fn make_cas(shape: &Shape, now: SystemTime) -> Result<Made, rcgen::Error> {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use lwa_std::mock::{Chain, Pki};
+/// use lwa_mock::{Chain, Pki};
 ///
 /// let pki = Pki::with_chain(Chain::AmazonP256, "unused").unwrap();
 /// let now = SystemTime::now();
@@ -1339,13 +1352,13 @@ fn serve(io: &mut (impl Read + Write), shared: &Shared) -> io::Result<()> {
         .get(head_len..head_len + content_length)
         .unwrap_or_default();
     let (path, query) = path.split_once('?').unwrap_or((path.as_str(), ""));
-    let lower = path.to_ascii_lowercase();
-    if matches!(lower.as_str(), TOKEN_PATH | CODE_PAIR_PATH) {
+    let canonical = route_path(path);
+    if matches!(canonical.as_str(), TOKEN_PATH | CODE_PAIR_PATH) {
         shared.requests.fetch_add(1, Ordering::SeqCst);
     }
     // LWA's endpoints read a POST's form body only; the look-alike's own take the query
     // string too, so that `POST /mock/rotate?on=1` works.
-    let mut params = if method == "GET" || lower.starts_with("/mock/") {
+    let mut params = if method == "GET" || canonical.starts_with("/mock/") {
         parse_form(query.as_bytes())
     } else {
         Params::new()
@@ -1353,13 +1366,13 @@ fn serve(io: &mut (impl Read + Write), shared: &Shared) -> io::Result<()> {
     if method != "GET" {
         params.extend(parse_form(body));
     }
-    let (status, json) = route(shared, &method, &lower, &params);
+    let (status, json) = route(shared, &method, &canonical, &params);
     let answered = respond(io, status, &json);
     if let Some(log) = shared.config.on_request {
         log(&RequestLog {
             method,
             path: path.to_owned(),
-            grant_type: (lower == TOKEN_PATH)
+            grant_type: (canonical == TOKEN_PATH)
                 .then(|| params.get("grant_type").cloned())
                 .flatten(),
             status,
@@ -1391,12 +1404,16 @@ fn respond(io: &mut impl Write, status: u16, json: &str) -> io::Result<()> {
 
 type Params = HashMap<String, String>;
 
-/// LWA's token endpoint, in lower case (LWA spells it `/auth/o2/token`).
-const TOKEN_PATH: &str = "/auth/o2/token";
-/// LWA's code-pair endpoint, in lower case (LWA spells it `/auth/O2/create/codepair`).
-const CODE_PAIR_PATH: &str = "/auth/o2/create/codepair";
+/// The path as the routes name it: LWA's own two as lwa-core spells them (LWA answers
+/// `/auth/o2/` and `/auth/O2/` alike), any other in lower case.
+fn route_path(path: &str) -> String {
+    [TOKEN_PATH, CODE_PAIR_PATH]
+        .into_iter()
+        .find(|known| known.eq_ignore_ascii_case(path))
+        .map_or_else(|| path.to_ascii_lowercase(), str::to_owned)
+}
 
-/// Answers a request for `path` (in lower case).
+/// Answers a request for `path` (see [`route_path`]).
 fn route(shared: &Shared, method: &str, path: &str, p: &Params) -> (u16, String) {
     match (method, path) {
         ("POST", TOKEN_PATH) => token(shared, p),

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use lwa_mock::{MockConfig, MockServer, Pki};
 use lwa_std::core::pkce::CodeVerifier;
-use lwa_std::mock::{MockConfig, MockServer, Pki};
 use lwa_std::store::{FileStore, StoredTokens};
 
 mod common;

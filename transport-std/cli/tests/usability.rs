@@ -201,7 +201,7 @@ fn closed_port() -> u16 {
 /// a plain-HTTP port says so.
 #[test]
 fn errors_say_what_to_do() {
-    use lwa_std::mock::{MockConfig, MockServer};
+    use lwa_mock::{MockConfig, MockServer};
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
     let env = env_for(server.origin());
     env.save("", "Atzr|unknown", 0);
@@ -730,7 +730,7 @@ fn the_mock_server_takes_a_client_logs_requests_and_its_approve_command_works() 
 /// refused before anything is sent.
 #[test]
 fn a_code_verifier_of_the_wrong_length_is_refused_before_sending() {
-    use lwa_std::mock::{MockConfig, MockServer};
+    use lwa_mock::{MockConfig, MockServer};
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
     let env = env_for(server.origin());
     for verifier in ["a".repeat(42), "a".repeat(129)] {
@@ -761,7 +761,7 @@ fn a_code_verifier_of_the_wrong_length_is_refused_before_sending() {
 /// and no carriage returns, and a progress line every `--progress-every` seconds.
 #[test]
 fn device_login_without_a_terminal_shows_the_code_once_then_progress_lines() {
-    use lwa_std::mock::{MockConfig, MockServer};
+    use lwa_mock::{MockConfig, MockServer};
     let server = MockServer::start(
         MockConfig {
             poll_interval: 1,

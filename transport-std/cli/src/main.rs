@@ -54,7 +54,6 @@ macro_rules! errp {
     };
 }
 
-#[path = "lwa/probe.rs"]
 mod probe;
 
 fn emit(line: std::fmt::Arguments<'_>) -> Result<(), Fail> {
@@ -1353,7 +1352,7 @@ fn pkce(g: &Global) -> Result<(), Fail> {
 
 /// The look-alike's log: one line per request answered, escaped (method, path and grant
 /// type are what a client sent). A closed stdout loses the log, nothing else.
-fn log_request(request: &lwa_std::mock::RequestLog) {
+fn log_request(request: &lwa_mock::RequestLog) {
     let _ = outln!("{}", escaped(&request.to_string()));
 }
 
@@ -1384,7 +1383,7 @@ fn write_new(path: &std::path::Path, pem: &str) -> std::io::Result<()> {
 }
 
 fn mock_server(g: &Global, args: &MockArgs) -> Result<(), Fail> {
-    use lwa_std::mock::{Chain, MockConfig, MockServer};
+    use lwa_mock::{Chain, MockConfig, MockServer};
     let defaults = MockConfig::default();
     let config = MockConfig {
         client_id: g
@@ -1488,7 +1487,7 @@ fn mock_server(g: &Global, args: &MockArgs) -> Result<(), Fail> {
 }
 
 fn demo(g: &Global) -> Result<(), Fail> {
-    use lwa_std::mock::{MockConfig, MockServer};
+    use lwa_mock::{MockConfig, MockServer};
 
     let config = MockConfig {
         auto_approve: true,

@@ -3,7 +3,7 @@
 //! secret is left behind or echoed, and no name is trusted for what an address or a file
 //! type must prove.
 
-#![cfg(all(unix, feature = "mock"))]
+#![cfg(unix)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use lwa_std::mock::Pki;
+use lwa_mock::Pki;
 use lwa_std::store::{FileStore, StoredTokens};
 
 mod common;
@@ -697,7 +697,7 @@ fn run_with_broken_output(command: &mut Command, full: bool, stderr_closed: bool
 /// saved, and never panics (exit 101); a closed stderr does not panic either.
 #[test]
 fn a_closed_or_full_stdout_exits_3_after_the_store_is_saved() {
-    use lwa_std::mock::{MockConfig, MockServer};
+    use lwa_mock::{MockConfig, MockServer};
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
     let env = env_for(server.origin(), None);
     for full in [false, true] {
@@ -818,8 +818,8 @@ fn plain_http_goes_to_loopback_addresses_only() {
 /// to every user), and `--help` says so.
 #[test]
 fn secrets_come_through_stdin_or_the_environment() {
+    use lwa_mock::{MockConfig, MockServer};
     use lwa_std::core::pkce::CodeVerifier;
-    use lwa_std::mock::{MockConfig, MockServer};
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
     let env = env_for(server.origin(), None);
     let saved = || FileStore::new(env.store()).load().unwrap().unwrap();
@@ -1049,7 +1049,7 @@ fn ctrl_c_ends_the_countdown_line() {
 /// is refused and leaves it as it was. Needs root to set up; skipped otherwise.
 #[test]
 fn rewriting_a_store_keeps_its_owner_or_is_refused() {
-    use lwa_std::mock::{MockConfig, MockServer};
+    use lwa_mock::{MockConfig, MockServer};
     use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
     use std::os::unix::process::CommandExt;
     if !is_root() {

@@ -4,7 +4,6 @@
 //! gets an HTTP answer and one trusting another shape's anchor is refused, the cross-signed
 //! path, and leaves made with `Pki::leaf` for validity a test chooses.
 
-#![cfg(feature = "mock")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,7 +16,7 @@ use std::net::{IpAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lwa_std::mock::{Chain, MockConfig, MockServer, Pki};
+use lwa_mock::{Chain, MockConfig, MockServer, Pki};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::pem::PemObject;

@@ -3,7 +3,6 @@
 //! `/mock/` test controls (revoke, rotate, stats), self-approval after N polls, and
 //! `lwa mock-server` started as a process the way a test harness starts it.
 
-#![cfg(feature = "mock")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,13 +16,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use lwa_mock::{Chain, MockConfig, MockServer, Pki};
 use lwa_std::client::{BUFFER_LEN, Client};
 use lwa_std::core::endpoint::Endpoint;
 use lwa_std::core::exchange::Outcome;
 use lwa_std::core::json::ErrorCode;
 use lwa_std::core::request::Request;
 use lwa_std::core::secret::Secret;
-use lwa_std::mock::{Chain, MockConfig, MockServer, Pki};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::pem::PemObject;

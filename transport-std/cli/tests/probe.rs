@@ -4,7 +4,7 @@
 //! talk to (TLS 1.2 only, no P-256 group, no AES-128-GCM suite, an expired or misnamed leaf),
 //! each verdict asserted; exit codes 0, 1, 2 and 3.
 
-#![cfg(all(unix, feature = "cli"))]
+#![cfg(unix)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, SystemTime};
 
-use lwa_std::mock::{Chain, MockConfig, MockServer, Pki};
+use lwa_mock::{Chain, MockConfig, MockServer, Pki};
 use rustls::crypto::ring;
 use serde_json::Value;
 
