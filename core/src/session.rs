@@ -284,6 +284,73 @@ pub enum Action<'s> {
     Stopped(StopReason),
 }
 
+impl Action<'_> {
+    /// What this action asks of the application, if it asks anything of it: a driver carries
+    /// out [`Send`](Self::Send), [`Persist`](Self::Persist) and [`Forget`](Self::Forget)
+    /// itself and stops its loop on the rest (then [`Session::answer`] gives the application
+    /// its [`Next`]). Without the action's borrow of the session, so that the loop can end.
+    ///
+    /// ```
+    /// use lwa_core::session::{Action, Halt, Instant};
+    /// assert_eq!(Action::Forget.halt(), None);
+    /// assert_eq!(Action::SignIn.halt(), Some(Halt::SignIn));
+    /// ```
+    #[must_use]
+    pub fn halt(&self) -> Option<Halt> {
+        match self {
+            Self::Ready(_) => Some(Halt::Ready),
+            Self::Wait(t) => Some(Halt::Wait(*t)),
+            Self::ShowCode { .. } => Some(Halt::ShowCode),
+            Self::SignIn => Some(Halt::SignIn),
+            Self::Stopped(r) => Some(Halt::Stopped(*r)),
+            Self::Send(_) | Self::Persist(_) | Self::Forget => None,
+        }
+    }
+}
+
+/// An [`Action`] that needs the application, without its borrow of the session: what a
+/// driver's loop stops at ([`Action::halt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Halt {
+    /// [`Action::Ready`].
+    Ready,
+    /// [`Action::Wait`].
+    Wait(Instant),
+    /// [`Action::ShowCode`].
+    ShowCode,
+    /// [`Action::SignIn`].
+    SignIn,
+    /// [`Action::Stopped`].
+    Stopped(StopReason),
+}
+
+/// What a driver hands back to the application: everything that needs the application's
+/// hands (a token to use, time to wait, a code to show, a person, a fix). lwa-std's and
+/// lwa-embedded's drivers both answer with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Next<'s> {
+    /// A valid access token.
+    Ready(Secret<'s>),
+    /// Nothing to do before this instant; call the driver again then.
+    Wait(Instant),
+    /// Show the user this code and where to enter it; call the driver again.
+    ShowCode {
+        /// The code.
+        user_code: &'s str,
+        /// Where to enter it.
+        verification_uri: &'s str,
+        /// When it expires (a new one is shown then).
+        expires_at: Instant,
+    },
+    /// A person must sign in with an authorization code
+    /// ([`Session::authorization_code`]).
+    SignIn,
+    /// LWA refused the configuration; nothing more will be sent.
+    Stopped(StopReason),
+}
+
 /// What [`Action::Persist`] asks to store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tokens<'s> {
@@ -700,6 +767,38 @@ impl<'c> Session<'c> {
         match self.phase {
             Phase::Stopped(r) => Some(r),
             _ => None,
+        }
+    }
+
+    /// The application's answer for the action a driver stopped at ([`Action::halt`]),
+    /// borrowing the session. [`Action::ShowCode`] is given once per code pair, so the code
+    /// is read back from the session; a token or code gone meanwhile reads as "call again".
+    ///
+    /// ```
+    /// use lwa_core::session::{Config, Halt, Instant, Next, Session};
+    /// let mut session = Session::new(Config::new("client"));
+    /// let now = Instant::from_millis(0);
+    /// let halt = session.poll(now).halt();
+    /// assert_eq!(halt, Some(Halt::SignIn));
+    /// assert_eq!(session.answer(Halt::SignIn, now), Next::SignIn);
+    /// ```
+    pub fn answer(&self, halt: Halt, now: Instant) -> Next<'_> {
+        match halt {
+            Halt::Ready => match self.access_token(now) {
+                Some(token) => Next::Ready(token),
+                None => Next::Wait(now),
+            },
+            Halt::Wait(t) => Next::Wait(t),
+            Halt::ShowCode => match self.linking_code() {
+                Some((user_code, verification_uri, expires_at)) => Next::ShowCode {
+                    user_code,
+                    verification_uri,
+                    expires_at,
+                },
+                None => Next::Wait(now),
+            },
+            Halt::SignIn => Next::SignIn,
+            Halt::Stopped(r) => Next::Stopped(r),
         }
     }
 

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::thread;
 
 use embedded_io_adapters::std::FromStd;
-use lwa_embedded::tls::{ServerIdentity, anchor_from_der, open_blocking};
+use lwa_embedded::tls::{ServerIdentity, anchor_from_der, blocking};
 use lwa_tests::alloc::{Peak, peak_heap};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -101,7 +101,7 @@ fn handshake(port: u16, ca_der: &[u8]) {
             .unwrap()
             .as_secs(),
     };
-    let mut tls = open_blocking(
+    let mut tls = blocking::open(
         FromStd::new(tcp),
         &identity,
         rand_core::OsRng,

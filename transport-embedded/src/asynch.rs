@@ -43,7 +43,7 @@ use lwa_core::endpoint::Endpoint;
 use lwa_core::exchange::{Exchange, Outcome, Step};
 use lwa_core::session::{Action, Failure, Instant, Session, Tokens};
 
-use crate::{DriveError, Error, Halt, Next};
+use crate::{DriveError, Error, Next};
 
 /// Writes the exchange's request to `io`, then reads until the response is complete or the
 /// stream ends.
@@ -196,12 +196,17 @@ where
     ) -> Result<Next<'s>, DriveError<S::Error>> {
         let halt = loop {
             let now = (self.clock)();
-            match session.poll(now) {
-                Action::Ready(_) => break Halt::Ready,
-                Action::Wait(t) => break Halt::Wait(t),
-                Action::ShowCode { .. } => break Halt::ShowCode,
-                Action::SignIn => break Halt::SignIn,
-                Action::Stopped(r) => break Halt::Stopped(r),
+            let action = session.poll(now);
+            if let Some(halt) = action.halt() {
+                break halt;
+            }
+            match action {
+                // Stopped at above.
+                Action::Ready(_)
+                | Action::Wait(_)
+                | Action::ShowCode { .. }
+                | Action::SignIn
+                | Action::Stopped(_) => {}
                 Action::Send(request) => {
                     let result = match Exchange::new(endpoint, &request, buf) {
                         Err(e) => Err(Failure::Request(e)),
@@ -229,7 +234,7 @@ where
             }
         };
         let now = (self.clock)();
-        Ok(halt.answer(session, now))
+        Ok(session.answer(halt, now))
     }
 
     fn finish_store(

@@ -14,7 +14,7 @@
 //! flash, say: [`anchor_from_der`]):
 //!
 //! ```no_run
-//! use lwa_embedded::tls::{open_blocking, roots, ServerIdentity};
+//! use lwa_embedded::tls::{blocking, roots, ServerIdentity};
 //! # fn tcp_connect() -> embedded_io_adapters::std::FromStd<std::net::TcpStream> { todo!() }
 //! # fn unix_time_from_sntp() -> u64 { 1_800_000_000 }
 //! # let rng = rand_core::OsRng;
@@ -25,12 +25,15 @@
 //!     anchors: roots::LWA,
 //!     unix_time: unix_time_from_sntp(),
 //! };
-//! let tls = open_blocking(tcp_connect(), &identity, rng, &mut read_record, &mut write_record)?;
+//! let tls = blocking::open(tcp_connect(), &identity, rng, &mut read_record, &mut write_record)?;
 //! // `tls` implements embedded_io::Read + Write: hand it to blocking::run_exchange.
 //! # Ok::<(), lwa_embedded::tls::Error>(())
 //! ```
 
 pub mod algorithms;
+#[cfg(feature = "async")]
+pub mod asynch;
+pub mod blocking;
 mod der;
 mod error;
 pub mod roots;
@@ -39,9 +42,7 @@ mod verify;
 use core::cell::Cell;
 use core::time::Duration;
 
-use embedded_tls::{
-    Aes128GcmSha256, CryptoProvider, SignatureScheme, TlsConfig, TlsContext, TlsVerifier,
-};
+use embedded_tls::{Aes128GcmSha256, CryptoProvider, SignatureScheme, TlsConfig, TlsVerifier};
 use rand_core::CryptoRngCore;
 use rustls_pki_types::UnixTime;
 pub use rustls_pki_types::{CertificateDer, TrustAnchor};
@@ -86,7 +87,8 @@ pub fn anchor_from_der<'a>(
 /// What the verifier saw of one handshake, for diagnostics (a device's log, `lwa probe`):
 /// the certificates the server sent, the anchor and intermediates the verified path used,
 /// the handshake signature scheme, and why verification failed. Filled by
-/// [`open_blocking_inspected`] and `open_inspected` (async), whether the handshake succeeds or not.
+/// [`blocking::open_inspected`] and `asynch::open_inspected` (feature `async`), whether the
+/// handshake succeeds or not.
 ///
 /// ```
 /// use lwa_embedded::tls::Inspection;
@@ -265,148 +267,6 @@ fn verifier<'a, 'i>(
     let now = UnixTime::since_unix_epoch(Duration::from_secs(server.unix_time));
     verify::Verifier::new(server.anchors, server.host, now, verdict, inspection)
         .map_err(Error::Certificate)
-}
-
-/// Opens a verified TLS 1.3 connection over a blocking stream.
-///
-/// The connection borrows the socket and the record buffers; `server` is needed only during
-/// the handshake.
-///
-/// # Errors
-/// [`Error::Certificate`] with the reason when the server is not verified (a chain to none
-/// of the anchors, a certificate expired or not yet valid at `server.unix_time`, one for
-/// another host, an unsupported algorithm, ...); [`Error::Tls`] when the handshake fails
-/// otherwise (I/O, an alert, a malformed message).
-pub fn open_blocking<'b, S, R>(
-    socket: S,
-    server: &ServerIdentity<'_>,
-    rng: R,
-    read_record: &'b mut [u8],
-    write_record: &'b mut [u8],
-) -> Result<embedded_tls::blocking::TlsConnection<'b, S, Aes128GcmSha256>, Error>
-where
-    S: embedded_io::Read + embedded_io::Write,
-    R: CryptoRngCore,
-{
-    blocking_with(socket, server, rng, read_record, write_record, None)
-}
-
-/// [`open_blocking`], recording what the verifier saw in `inspection`.
-///
-/// # Errors
-/// As [`open_blocking`].
-pub fn open_blocking_inspected<'b, S, R>(
-    socket: S,
-    server: &ServerIdentity<'_>,
-    rng: R,
-    read_record: &'b mut [u8],
-    write_record: &'b mut [u8],
-    inspection: &mut Inspection<'_>,
-) -> Result<embedded_tls::blocking::TlsConnection<'b, S, Aes128GcmSha256>, Error>
-where
-    S: embedded_io::Read + embedded_io::Write,
-    R: CryptoRngCore,
-{
-    blocking_with(
-        socket,
-        server,
-        rng,
-        read_record,
-        write_record,
-        Some(inspection),
-    )
-}
-
-fn blocking_with<'b, S, R>(
-    socket: S,
-    server: &ServerIdentity<'_>,
-    rng: R,
-    read_record: &'b mut [u8],
-    write_record: &'b mut [u8],
-    inspection: Option<&mut Inspection<'_>>,
-) -> Result<embedded_tls::blocking::TlsConnection<'b, S, Aes128GcmSha256>, Error>
-where
-    S: embedded_io::Read + embedded_io::Write,
-    R: CryptoRngCore,
-{
-    let verdict = Verdict::default();
-    let verifier = verifier(server, &verdict, inspection)?;
-    let config = config(server.host);
-    let mut tls = embedded_tls::blocking::TlsConnection::new(socket, read_record, write_record);
-    let provider = VerifyingProvider { rng, verifier };
-    let opened = tls.open(TlsContext::new(&config, provider));
-    verdict.settle(opened)?;
-    Ok(tls)
-}
-
-/// Opens a verified TLS 1.3 connection over an async stream.
-///
-/// # Errors
-/// As [`open_blocking`].
-#[cfg(feature = "async")]
-pub async fn open<'b, S, R>(
-    socket: S,
-    server: &ServerIdentity<'_>,
-    rng: R,
-    read_record: &'b mut [u8],
-    write_record: &'b mut [u8],
-) -> Result<embedded_tls::TlsConnection<'b, S, Aes128GcmSha256>, Error>
-where
-    S: embedded_io_async::Read + embedded_io_async::Write + 'b,
-    R: CryptoRngCore,
-{
-    async_with(socket, server, rng, read_record, write_record, None).await
-}
-
-/// [`open`], recording what the verifier saw in `inspection`.
-///
-/// # Errors
-/// As [`open_blocking`].
-#[cfg(feature = "async")]
-pub async fn open_inspected<'b, S, R>(
-    socket: S,
-    server: &ServerIdentity<'_>,
-    rng: R,
-    read_record: &'b mut [u8],
-    write_record: &'b mut [u8],
-    inspection: &mut Inspection<'_>,
-) -> Result<embedded_tls::TlsConnection<'b, S, Aes128GcmSha256>, Error>
-where
-    S: embedded_io_async::Read + embedded_io_async::Write + 'b,
-    R: CryptoRngCore,
-{
-    async_with(
-        socket,
-        server,
-        rng,
-        read_record,
-        write_record,
-        Some(inspection),
-    )
-    .await
-}
-
-#[cfg(feature = "async")]
-async fn async_with<'b, S, R>(
-    socket: S,
-    server: &ServerIdentity<'_>,
-    rng: R,
-    read_record: &'b mut [u8],
-    write_record: &'b mut [u8],
-    inspection: Option<&mut Inspection<'_>>,
-) -> Result<embedded_tls::TlsConnection<'b, S, Aes128GcmSha256>, Error>
-where
-    S: embedded_io_async::Read + embedded_io_async::Write + 'b,
-    R: CryptoRngCore,
-{
-    let verdict = Verdict::default();
-    let verifier = verifier(server, &verdict, inspection)?;
-    let config = config(server.host);
-    let mut tls = embedded_tls::TlsConnection::new(socket, read_record, write_record);
-    let provider = VerifyingProvider { rng, verifier };
-    let opened = tls.open(TlsContext::new(&config, provider)).await;
-    verdict.settle(opened)?;
-    Ok(tls)
 }
 
 #[cfg(test)]

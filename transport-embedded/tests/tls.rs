@@ -33,7 +33,7 @@ use lwa_embedded::core::request::Request;
 use lwa_embedded::core::secret::Secret;
 use lwa_embedded::tls::{
     CertificateError, Error, Inspection, MAX_INTERMEDIATES, ServerIdentity, TlsError, TrustAnchor,
-    algorithms, anchor_from_der, open_blocking, open_blocking_inspected,
+    algorithms, anchor_from_der, blocking,
 };
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
@@ -178,7 +178,7 @@ fn connect(
     };
     let mut storage = vec![0u8; 16 * 1024];
     let mut inspection = Inspection::new(&mut storage);
-    let opened = open_blocking_inspected(
+    let opened = blocking::open_inspected(
         FromStd::new(tcp),
         &identity,
         rand_core::OsRng,
@@ -685,7 +685,7 @@ async fn refresh_over_async_tls(
         anchors,
         unix_time: now(),
     };
-    let mut tls = lwa_embedded::tls::open(
+    let mut tls = lwa_embedded::tls::asynch::open(
         tcp,
         &identity,
         rand_core::OsRng,
@@ -724,7 +724,7 @@ fn async_helper_verifies_and_refreshes() {
 
 /// The plain helper refuses as the inspected one does.
 #[test]
-fn open_blocking_refuses_like_the_inspected_one() {
+fn open_refuses_like_the_inspected_one() {
     let trusted = ca(p256());
     let stranger = ca_named(p256(), "lwa test stranger");
     let port = server(&stranger, p256());
@@ -736,7 +736,7 @@ fn open_blocking_refuses_like_the_inspected_one() {
         anchors: &anchors,
         unix_time: now(),
     };
-    let got = open_blocking(
+    let got = blocking::open(
         FromStd::new(tcp),
         &identity,
         rand_core::OsRng,

@@ -26,7 +26,7 @@ use embedded_io_adapters::std::FromStd;
 mod common;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
-use lwa_embedded::tls::{CertificateError, Error, ServerIdentity, open_blocking};
+use lwa_embedded::tls::{CertificateError, Error, ServerIdentity};
 use p256::ecdh::EphemeralSecret;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use sha2::{Digest, Sha256};
@@ -194,7 +194,7 @@ fn a_server_that_never_proves_its_identity_is_refused_async() {
     let (port, sent) = unproved_server();
     let tcp = common::AsyncTcp(TcpStream::connect(("127.0.0.1", port)).unwrap());
     let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 1024]);
-    let result = pollster::block_on(lwa_embedded::tls::open(
+    let result = pollster::block_on(lwa_embedded::tls::asynch::open(
         tcp,
         &IDENTITY,
         rand_core::OsRng,
@@ -217,7 +217,7 @@ fn a_server_that_never_proves_its_identity_is_refused() {
     let (port, sent) = unproved_server();
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 1024]);
-    let result = open_blocking(
+    let result = lwa_embedded::tls::blocking::open(
         FromStd::new(tcp),
         &IDENTITY,
         rand_core::OsRng,

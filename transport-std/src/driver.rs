@@ -1,7 +1,13 @@
 //! A blocking driver for lwa-core's [`Session`]: it carries out the session's actions with a
-//! [`Client`], a [`TokenStore`], the system clock and the OS random generator, and sleeps
-//! when told to wait. All decisions stay in the session: when to refresh (the 10-minute
-//! margin), which refresh token to keep, when a token expires, what to retry.
+//! [`Client`], a [`TokenStore`], the system clock and the OS random generator. All decisions
+//! stay in the session: when to refresh (the 10-minute margin), which refresh token to keep,
+//! when a token expires, what to retry.
+//!
+//! It has the shape of lwa-embedded's drivers: [`Driver::drive`] carries out requests and
+//! stores until the session needs the application, and answers with a [`Next`] (a token, a
+//! time to wait, a code to show, a sign-in, a stop). [`Driver::token`] is a thin loop over it
+//! that sleeps through the waits; [`Driver::token_once`] makes at most one request and
+//! reports its failure instead of retrying, for commands a person runs.
 //!
 //! [`Driver::open`] opens a session from a [`FileStore`] in one call: it restores what the
 //! store holds for the client, and saves what the session hands out (every new refresh token
@@ -12,62 +18,33 @@
 //! use lwa_std::client::Client;
 //! use lwa_std::core::endpoint::{Endpoint, Region};
 //! use lwa_std::core::session::Config;
-//! use lwa_std::driver::{Driver, Restore};
+//! use lwa_std::driver::{Driver, Next, Restore};
 //! use lwa_std::store::FileStore;
 //!
 //! let client = Client::new(&Endpoint::region(Region::Na))?;
 //! let config = Config::new("amzn1.application-oa2-client.abc");
 //! let mut driver = Driver::open(client, config, FileStore::new("tokens.json"), Restore::Tokens)?;
-//! let token = driver.token(&mut |event| eprintln!("{event:?}"))?;
+//! let token = driver.token(&mut |next| {
+//!     if let Next::ShowCode { user_code, verification_uri, .. } = next {
+//!         eprintln!("sign in at {verification_uri} with the code {user_code}");
+//!     }
+//! })?;
 //! println!("Authorization: Bearer {}", token.as_str());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-//!
-//! [`Driver::token`] follows the session until it hands out a token, retrying as the
-//! session says (optionally bounded by [`Driver::give_up_after`]); [`Driver::token_once`]
-//! makes at most one request and reports its failure instead of retrying, for commands a
-//! person runs.
 
 use std::fmt;
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use lwa_core::exchange::Outcome;
+pub use lwa_core::session::Next;
 use lwa_core::session::{
-    Action, Config, Instant, Session, SessionError, StopReason, TokenStore, Tokens,
+    Action, Config, Halt, Instant, Session, SessionError, StopReason, TokenStore, Tokens,
 };
 use zeroize::Zeroizing;
 
 use crate::client::{BUFFER_LEN, Client, Error as ClientError};
 use crate::store::{FileStore, SessionStore, StoreError};
-
-/// What the driver tells its caller along the way (for display or logs; no secrets).
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Event<'a> {
-    /// A request is about to be sent to this path.
-    Sending {
-        /// `/auth/o2/token` or `/auth/O2/create/codepair`.
-        path: &'static str,
-    },
-    /// A request failed; the session will retry.
-    Failed(&'a ClientError),
-    /// Show the user this code (code-based linking).
-    ShowCode {
-        /// The code to type in.
-        user_code: &'a str,
-        /// Where to type it.
-        verification_uri: &'a str,
-        /// How long the code stays valid.
-        expires_in: Duration,
-    },
-    /// Waiting; called about once a second with the time left.
-    Waiting {
-        /// Time until the session's next step.
-        remaining: Duration,
-    },
-    /// Tokens were stored.
-    Stored,
-}
 
 /// An OAuth error LWA answered with. The description is the server's text: escape it
 /// before it reaches a terminal.
@@ -90,7 +67,8 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// Why [`Driver::token`] or [`Driver::token_once`] returned without a token.
+/// Why [`Driver::drive`], [`Driver::token`] or [`Driver::token_once`] returned without what
+/// was asked.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum DriverError<E> {
@@ -167,9 +145,16 @@ pub enum Restore {
 /// Runs a session. See the [module docs](self).
 #[derive(Debug)]
 pub struct Driver<'c, S> {
+    store: S,
+    /// Everything but the store, so that [`Driver::with_store`] moves it whole.
+    state: State<'c>,
+}
+
+/// A driver's state besides its store.
+#[derive(Debug)]
+struct State<'c> {
     client: Client,
     session: Session<'c>,
-    store: S,
     origin: StdInstant,
     unix_origin: SystemTime,
     buf: Vec<u8>,
@@ -184,6 +169,8 @@ pub struct Driver<'c, S> {
     code_usable_until: Option<StdInstant>,
     /// The expiry of the access token the store holds (restored or last stored).
     stored_expiry: Option<Instant>,
+    /// Requests sent so far.
+    requests: u64,
 }
 
 fn since(origin: StdInstant) -> Instant {
@@ -276,11 +263,12 @@ impl<'c> Driver<'c, SessionStore> {
         let unix_origin = store.unix_origin();
         let mut driver = Self::new(client, Session::new(config), store);
         // One wall clock for the store's expiries and the driver's.
-        driver.unix_origin = unix_origin;
+        driver.state.unix_origin = unix_origin;
         let Some(stored) = stored else {
             return Ok(driver);
         };
-        driver
+        let state = &mut driver.state;
+        state
             .session
             .restore_refresh_token(&stored.refresh_token)
             .map_err(DriverError::Session)?;
@@ -289,20 +277,19 @@ impl<'c> Driver<'c, SessionStore> {
             // not restored (the session refreshes).
             let left = UNIX_EPOCH
                 .checked_add(Duration::from_secs(stored.expires_at))
-                .and_then(|at| at.duration_since(driver.unix_origin).ok())
+                .and_then(|at| at.duration_since(state.unix_origin).ok())
                 .filter(|left| !left.is_zero());
             if let Some(left) = left {
                 // Whole milliseconds, rounded up: the session's clock has no finer ones, and
                 // the expiry must convert back to the stored second.
                 let ms = left.as_nanos().div_ceil(1_000_000);
-                let at = driver
-                    .now()
+                let at = since(state.origin)
                     .plus(Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)));
-                driver
+                state
                     .session
                     .restore_access_token(&stored.access_token, at)
                     .map_err(DriverError::Session)?;
-                driver.stored_expiry = Some(at);
+                state.stored_expiry = Some(at);
             }
         }
         Ok(driver)
@@ -317,18 +304,21 @@ impl<'c, S: TokenStore> Driver<'c, S> {
     pub fn new(client: Client, session: Session<'c>, store: S) -> Self {
         let stored_expiry = session.access_expires_at();
         Self {
-            client,
-            session,
             store,
-            origin: StdInstant::now(),
-            unix_origin: SystemTime::now(),
-            buf: vec![0; BUFFER_LEN],
-            give_up_after: None,
-            failing_since: None,
-            last_failure: None,
-            last_refusal: None,
-            code_usable_until: None,
-            stored_expiry,
+            state: State {
+                client,
+                session,
+                origin: StdInstant::now(),
+                unix_origin: SystemTime::now(),
+                buf: vec![0; BUFFER_LEN],
+                give_up_after: None,
+                failing_since: None,
+                last_failure: None,
+                last_refusal: None,
+                code_usable_until: None,
+                stored_expiry,
+                requests: 0,
+            },
         }
     }
 
@@ -337,26 +327,16 @@ impl<'c, S: TokenStore> Driver<'c, S> {
     #[must_use]
     pub fn with_store<T: TokenStore>(self, wrap: impl FnOnce(S) -> T) -> Driver<'c, T> {
         Driver {
-            client: self.client,
-            session: self.session,
             store: wrap(self.store),
-            origin: self.origin,
-            unix_origin: self.unix_origin,
-            buf: self.buf,
-            give_up_after: self.give_up_after,
-            failing_since: self.failing_since,
-            last_failure: self.last_failure,
-            last_refusal: self.last_refusal,
-            code_usable_until: self.code_usable_until,
-            stored_expiry: self.stored_expiry,
+            state: self.state,
         }
     }
 
-    /// Bounds the retries: [`token`](Self::token) stops with [`DriverError::GaveUp`] once
-    /// requests have failed for `limit` without an answer in between, unless a code shown
-    /// to the user can still be entered (then it keeps polling until the code expires, and
-    /// gives up if no new code can be had). Without a limit the session retries forever,
-    /// as a device must.
+    /// Bounds the retries: [`drive`](Self::drive) (and so [`token`](Self::token)) stops
+    /// with [`DriverError::GaveUp`] once requests have failed for `limit` without an answer
+    /// in between, unless a code shown to the user can still be entered (then it keeps
+    /// polling until the code expires, and gives up if no new code can be had). Without a
+    /// limit the session retries forever, as a device must.
     ///
     /// ```
     /// use std::time::Duration;
@@ -380,24 +360,14 @@ impl<'c, S: TokenStore> Driver<'c, S> {
     /// ```
     #[must_use]
     pub fn give_up_after(mut self, limit: Duration) -> Self {
-        self.give_up_after = Some(limit);
+        self.state.give_up_after = Some(limit);
         self
-    }
-
-    /// Whether to stop retrying: failing for longer than the limit, no usable code.
-    fn should_give_up(&self) -> Option<Duration> {
-        let limit = self.give_up_after?;
-        let failing_for = self.failing_since?.elapsed();
-        let code_usable = self
-            .code_usable_until
-            .is_some_and(|until| StdInstant::now() < until);
-        (failing_for >= limit && !code_usable).then_some(failing_for)
     }
 
     /// The session's clock: milliseconds since the driver was made.
     #[must_use]
     pub fn now(&self) -> Instant {
-        since(self.origin)
+        since(self.state.origin)
     }
 
     /// The wall-clock time of `at` on the session's clock.
@@ -412,15 +382,17 @@ impl<'c, S: TokenStore> Driver<'c, S> {
     /// ```
     #[must_use]
     pub fn wall_time(&self, at: Instant) -> SystemTime {
-        self.unix_origin
+        let origin = self.state.unix_origin;
+        origin
             .checked_add(Duration::from_millis(at.as_millis()))
-            .unwrap_or(self.unix_origin)
+            .unwrap_or(origin)
     }
 
     /// When the session's access token expires, on the wall clock.
     #[must_use]
     pub fn access_expires_at(&self) -> Option<SystemTime> {
-        self.session
+        self.state
+            .session
             .access_expires_at()
             .map(|at| self.wall_time(at))
     }
@@ -428,12 +400,12 @@ impl<'c, S: TokenStore> Driver<'c, S> {
     /// The session, to look at its state.
     #[must_use]
     pub fn session(&self) -> &Session<'c> {
-        &self.session
+        &self.state.session
     }
 
     /// The session, to restore tokens or hand in an authorization code.
     pub fn session_mut(&mut self) -> &mut Session<'c> {
-        &mut self.session
+        &mut self.state.session
     }
 
     /// The store.
@@ -442,35 +414,93 @@ impl<'c, S: TokenStore> Driver<'c, S> {
         &self.store
     }
 
+    /// Requests sent so far.
+    #[must_use]
+    pub fn requests(&self) -> u64 {
+        self.state.requests
+    }
+
+    /// Why the last request failed, if it did and nothing has been answered since: what a
+    /// [`Next::Wait`] after a failure is waiting to retry.
+    #[must_use]
+    pub fn last_failure(&self) -> Option<&ClientError> {
+        self.state.last_failure.as_ref()
+    }
+
     /// The access token the session hands out now without sending anything, if it does
     /// (it is valid and not due for a refresh). Nothing is sent, stored or waited for.
     #[must_use]
     pub fn ready_token(&mut self) -> Option<Zeroizing<String>> {
         let now = self.now();
-        match self.session.poll(now) {
+        match self.state.session.poll(now) {
             Action::Ready(token) => Some(Zeroizing::new(token.expose().to_owned())),
             _ => None,
         }
     }
 
-    /// Carries out the session's actions until it hands out a valid access token,
-    /// retrying failed requests as the session says.
+    /// Carries out the session's requests and stores until it needs the application, and
+    /// says what for: a token to use, a time to wait (then call again; after a failed
+    /// request [`last_failure`](Self::last_failure) says why), a code to show, a sign-in, a
+    /// stop. Failed requests are handed to the session, which schedules their retry.
     ///
     /// # Errors
-    /// [`DriverError`] when a person must act, the store fails, or (with
-    /// [`give_up_after`](Self::give_up_after)) requests kept failing.
+    /// [`DriverError::Store`] when the store fails (call again to retry),
+    /// [`DriverError::GaveUp`] past [`give_up_after`](Self::give_up_after),
+    /// [`DriverError::Session`] on a driver bug.
+    ///
+    /// ```
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::Endpoint;
+    /// use lwa_std::core::session::{Config, Session};
+    /// use lwa_std::driver::{Driver, Next};
+    /// use lwa_std::store::{FileStore, SessionStore};
+    ///
+    /// // Nothing listens on port 9: the refresh fails, is retried at once (the first of the
+    /// // reference SDK's retry delays is 0 s), fails again, and the session waits to retry.
+    /// let client = Client::new(&Endpoint::parse_origin("http://127.0.0.1:9").unwrap()).unwrap();
+    /// let mut session = Session::new(Config::new("c"));
+    /// session.restore_refresh_token("Atzr|r").unwrap();
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = SessionStore::new(FileStore::new(dir.path().join("tokens.json")), "c");
+    /// let mut driver = Driver::new(client, session, store);
+    /// assert!(matches!(driver.drive().unwrap(), Next::Wait(_)));
+    /// assert!(driver.last_failure().is_some());
+    /// assert_eq!(driver.requests(), 2);
+    /// ```
+    pub fn drive(&mut self) -> Result<Next<'_>, DriverError<S::Error>> {
+        self.drive_limited(false)
+    }
+
+    /// Carries out the session's actions until it hands out a valid access token, retrying
+    /// failed requests as the session says and sleeping through the waits: a loop over
+    /// [`drive`](Self::drive). `seen` is called with every other [`Next`]: a code to show
+    /// the user, each wait (once, before it is slept).
+    ///
+    /// # Errors
+    /// [`DriverError::SignInRequired`], [`DriverError::Stopped`], and those of
+    /// [`drive`](Self::drive).
     pub fn token(
         &mut self,
-        events: &mut dyn FnMut(Event<'_>),
+        seen: &mut dyn FnMut(&Next<'_>),
     ) -> Result<Zeroizing<String>, DriverError<S::Error>> {
-        self.run(events, false)
+        loop {
+            let next = self.drive()?;
+            if let Some(token) = settle(&next)? {
+                return Ok(token);
+            }
+            seen(&next);
+            if let Next::Wait(until) = next {
+                let now = self.now();
+                std::thread::sleep(until.since(now));
+            }
+        }
     }
 
     /// Carries out the session's actions with at most one request: the session's token
     /// when it is good (no request), else one refresh (or authorization-code exchange)
     /// whose failure is reported, not retried. What the session asks to store after a
     /// good answer is stored; after a refused one nothing is stored or deleted (a person
-    /// reads the error and decides).
+    /// reads the error and decides). `seen` is called as for [`token`](Self::token).
     ///
     /// # Errors
     /// [`DriverError::Failed`] (no usable answer), [`DriverError::Refused`] (an OAuth
@@ -496,63 +526,73 @@ impl<'c, S: TokenStore> Driver<'c, S> {
     /// ```
     pub fn token_once(
         &mut self,
-        events: &mut dyn FnMut(Event<'_>),
+        seen: &mut dyn FnMut(&Next<'_>),
     ) -> Result<Zeroizing<String>, DriverError<S::Error>> {
-        self.last_refusal = None;
-        self.last_failure = None;
-        self.run(events, true)
+        self.state.last_refusal = None;
+        self.state.last_failure = None;
+        let next = self.drive_limited(true)?;
+        if let Some(token) = settle(&next)? {
+            return Ok(token);
+        }
+        seen(&next);
+        match next {
+            Next::Wait(until) => Err(DriverError::NotReady {
+                wait: until.since(since(self.state.origin)),
+            }),
+            // A code to show: one attempt does not wait for the person.
+            _ => Err(DriverError::NotReady {
+                wait: Duration::ZERO,
+            }),
+        }
     }
 
-    fn run(
-        &mut self,
-        events: &mut dyn FnMut(Event<'_>),
-        once: bool,
-    ) -> Result<Zeroizing<String>, DriverError<S::Error>> {
-        let mut attempted = false;
-        loop {
-            let give_up = self.should_give_up();
+    /// [`drive`](Self::drive); with `once`, at most one request, and its failure or refusal
+    /// is the answer (nothing stored or deleted after a refusal).
+    fn drive_limited(&mut self, once: bool) -> Result<Next<'_>, DriverError<S::Error>> {
+        let mut sent = false;
+        let halt = loop {
+            let give_up = self.state.should_give_up();
             let now = self.now();
-            let action = self.session.poll(now);
-            if once && attempted {
+            let state = &mut self.state;
+            let action = state.session.poll(now);
+            if once && sent && !matches!(action, Action::Ready(_) | Action::Persist(_)) {
                 // After the one request: a token, storing it, or the failure.
-                if !matches!(action, Action::Ready(_) | Action::Persist(_)) {
-                    if let Some(refusal) = self.last_refusal.take() {
-                        return Err(DriverError::Refused(refusal));
-                    }
-                    if let Some(failure) = self.last_failure.take() {
-                        return Err(DriverError::Failed(failure));
-                    }
-                    if let Action::Send(_) = action {
-                        return Err(DriverError::NotReady {
-                            wait: Duration::ZERO,
-                        });
-                    }
+                if let Some(refusal) = state.last_refusal.take() {
+                    return Err(DriverError::Refused(refusal));
+                }
+                if let Some(failure) = state.last_failure.take() {
+                    return Err(DriverError::Failed(failure));
+                }
+                if let Action::Send(_) = action {
+                    return Err(DriverError::NotReady {
+                        wait: Duration::ZERO,
+                    });
                 }
             }
             // A valid token is still handed out; only another attempt is given up.
             if matches!(action, Action::Send(_) | Action::Wait(_))
                 && let Some(failing_for) = give_up
-                && let Some(last) = self.last_failure.take()
+                && let Some(last) = state.last_failure.take()
             {
                 return Err(DriverError::GaveUp { failing_for, last });
             }
-            match action {
-                Action::Ready(token) => {
-                    let token = Zeroizing::new(token.expose().to_owned());
-                    self.store_access_token(events)?;
-                    return Ok(token);
+            if let Some(halt) = action.halt() {
+                if let Action::ShowCode { expires_at, .. } = action {
+                    state.code_usable_until = StdInstant::now().checked_add(expires_at.since(now));
                 }
+                break halt;
+            }
+            match action {
                 Action::Send(request) => {
-                    attempted = true;
-                    events(Event::Sending {
-                        path: request.path(),
-                    });
-                    let result = self.client.execute(&request, &mut self.buf);
-                    let arrived = since(self.origin);
+                    sent = true;
+                    state.requests += 1;
+                    let result = state.client.execute(&request, &mut state.buf);
+                    let arrived = since(state.origin);
                     let result = match result {
                         Ok(outcome) => {
-                            self.failing_since = None;
-                            self.last_refusal = match &outcome {
+                            state.failing_since = None;
+                            state.last_failure = None;
+                            state.last_refusal = match &outcome {
                                 Outcome::OAuthError { status, error, .. } => Some(Refusal {
                                     status: *status,
                                     code: error.code.as_str().to_owned(),
@@ -566,71 +606,56 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                             Ok(outcome)
                         }
                         Err(e) => {
-                            events(Event::Failed(&e));
                             let failure = e.to_failure();
-                            self.failing_since.get_or_insert_with(StdInstant::now);
-                            self.last_failure = Some(e);
+                            state.failing_since.get_or_insert_with(StdInstant::now);
+                            state.last_failure = Some(e);
                             Err(failure)
                         }
                     };
-                    self.session
+                    state
+                        .session
                         .handle_response(now, arrived, result, random())
                         .map_err(DriverError::Session)?;
                 }
                 Action::Persist(tokens) => {
                     let expiry = tokens.access_token.map(|(_, at)| at);
                     let result = self.store.store(&tokens);
-                    self.finish_store(result)?;
-                    self.stored_expiry = expiry;
-                    events(Event::Stored);
+                    state.finish_store(result)?;
+                    state.stored_expiry = expiry;
                 }
                 Action::Forget => {
                     let result = self.store.forget();
-                    self.finish_store(result)?;
-                    self.stored_expiry = None;
+                    state.finish_store(result)?;
+                    state.stored_expiry = None;
                 }
-                Action::ShowCode {
-                    user_code,
-                    verification_uri,
-                    expires_at,
-                } => {
-                    let expires_in = expires_at.since(now);
-                    self.code_usable_until = StdInstant::now().checked_add(expires_in);
-                    events(Event::ShowCode {
-                        user_code,
-                        verification_uri,
-                        expires_in,
-                    });
-                }
-                Action::Wait(until) => {
-                    let remaining = until.since(now);
-                    if once {
-                        return Err(DriverError::NotReady { wait: remaining });
-                    }
-                    events(Event::Waiting { remaining });
-                    std::thread::sleep(remaining.min(Duration::from_secs(1)));
-                }
-                Action::SignIn => return Err(DriverError::SignInRequired),
-                Action::Stopped(reason) => return Err(DriverError::Stopped(reason)),
+                // Stopped at above.
+                Action::Ready(_)
+                | Action::Wait(_)
+                | Action::ShowCode { .. }
+                | Action::SignIn
+                | Action::Stopped(_) => {}
             }
+        };
+        if halt == Halt::Ready {
+            self.store_access_token()?;
         }
+        let now = self.now();
+        Ok(self.state.session.answer(halt, now))
     }
 
     /// Stores an access token the session hands out that the store does not hold yet (a
     /// refresh that kept the refresh token asks for no store: the session needs none, a
     /// host wants the access token for its next run).
-    fn store_access_token(
-        &mut self,
-        events: &mut dyn FnMut(Event<'_>),
-    ) -> Result<(), DriverError<S::Error>> {
-        let expiry = self.session.access_expires_at();
-        if expiry == self.stored_expiry {
+    fn store_access_token(&mut self) -> Result<(), DriverError<S::Error>> {
+        let state = &mut self.state;
+        let expiry = state.session.access_expires_at();
+        if expiry == state.stored_expiry {
             return Ok(());
         }
-        let now = self.now();
+        let now = since(state.origin);
         let (Some(refresh), Some(access), Some(at)) = (
-            self.session.refresh_token(),
-            self.session.access_token(now),
+            state.session.refresh_token(),
+            state.session.access_token(now),
             expiry,
         ) else {
             return Ok(());
@@ -640,13 +665,34 @@ impl<'c, S: TokenStore> Driver<'c, S> {
             access_token: Some((access, at)),
         };
         self.store.store(&tokens).map_err(DriverError::Store)?;
-        self.stored_expiry = expiry;
-        events(Event::Stored);
+        state.stored_expiry = expiry;
         Ok(())
     }
+}
 
-    fn finish_store(&mut self, result: Result<(), S::Error>) -> Result<(), DriverError<S::Error>> {
-        let now = self.now();
+/// The token of a [`Next::Ready`], the error of a sign-in or stop, `None` for the rest.
+fn settle<E>(next: &Next<'_>) -> Result<Option<Zeroizing<String>>, DriverError<E>> {
+    match next {
+        Next::Ready(token) => Ok(Some(Zeroizing::new(token.expose().to_owned()))),
+        Next::SignIn => Err(DriverError::SignInRequired),
+        Next::Stopped(reason) => Err(DriverError::Stopped(*reason)),
+        Next::Wait(_) | Next::ShowCode { .. } => Ok(None),
+    }
+}
+
+impl State<'_> {
+    /// Whether to stop retrying: failing for longer than the limit, no usable code.
+    fn should_give_up(&self) -> Option<Duration> {
+        let limit = self.give_up_after?;
+        let failing_for = self.failing_since?.elapsed();
+        let code_usable = self
+            .code_usable_until
+            .is_some_and(|until| StdInstant::now() < until);
+        (failing_for >= limit && !code_usable).then_some(failing_for)
+    }
+
+    fn finish_store<E>(&mut self, result: Result<(), E>) -> Result<(), DriverError<E>> {
+        let now = since(self.origin);
         let ok = result.is_ok();
         self.session
             .handle_persisted(now, ok, random())

@@ -4,7 +4,7 @@
 
 use embedded_tls::Aes128GcmSha256;
 use lwa_embedded::core::endpoint::Endpoint;
-use lwa_embedded::tls::{ServerIdentity, TrustAnchor, open, open_blocking};
+use lwa_embedded::tls::{ServerIdentity, TrustAnchor, asynch, blocking};
 
 use crate::board::uptime_ms;
 use crate::wire::{Wire, WireError, block_on};
@@ -141,7 +141,7 @@ impl lwa_embedded::blocking::Connect for Connector {
         let (identity, start) = self.identity(endpoint);
         let result = match block_on(self.wire.connect(endpoint.host(), endpoint.port())) {
             Err(e) => Err(ConnectError::Wire(e)),
-            Ok(()) => open_blocking(
+            Ok(()) => blocking::open(
                 &mut self.wire,
                 &identity,
                 &mut self.rng,
@@ -162,7 +162,7 @@ impl lwa_embedded::asynch::Connect for Connector {
         let (identity, start) = self.identity(endpoint);
         let result = match self.wire.connect(endpoint.host(), endpoint.port()).await {
             Err(e) => Err(ConnectError::Wire(e)),
-            Ok(()) => open(
+            Ok(()) => asynch::open(
                 &mut self.wire,
                 &identity,
                 &mut self.rng,

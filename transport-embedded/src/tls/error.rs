@@ -5,7 +5,7 @@ use core::fmt;
 
 use embedded_tls::TlsError;
 
-/// Why [`open_blocking`](super::open_blocking) or `open` (async) failed.
+/// Why [`blocking::open`](super::blocking::open) or `asynch::open` (feature `async`) failed.
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]

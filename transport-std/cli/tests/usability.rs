@@ -430,10 +430,10 @@ fn empty_environment_variables_count_as_unset() {
     }
 }
 
-/// Issue 11.1: a subcommand's help lists its own options, then the global options it uses
-/// under their own heading; options it does not use are neither listed nor accepted.
+/// A subcommand's help lists its own options, then the global options it uses under their
+/// own heading; the others are not listed, and accepted.
 #[test]
-fn help_separates_global_options_and_subcommands_refuse_what_they_ignore() {
+fn help_separates_global_options_and_subcommands_accept_the_others() {
     let o = bare().args(["pkce", "--help"]).output().unwrap();
     assert_exit(&o, 0);
     assert_eq!(
@@ -491,25 +491,14 @@ fn help_separates_global_options_and_subcommands_refuse_what_they_ignore() {
     let help = stdout(&bare().args(["demo", "-h"]).output().unwrap());
     assert!(!help.contains("Global options:"), "{help}");
 
-    // Given anyway, before or after the subcommand: refused, naming the option.
-    let o = bare().args(["pkce", "--region", "eu"]).output().unwrap();
-    assert_exit(&o, 2);
-    assert_eq!(stderr(&o), "lwa: --region: `lwa pkce` does not use it\n");
-    let o = within(
-        bare().args(["--store", "/tmp/x.json", "demo"]),
-        Duration::from_secs(60),
-    );
-    assert_exit(&o, 2);
-    assert_eq!(stderr(&o), "lwa: --store: `lwa demo` does not use it\n");
-    let o = within(
-        bare().args(["mock-server", "--port", "0", "--timeout", "5"]),
-        Duration::from_secs(10),
-    );
-    assert_exit(&o, 2);
-    assert_eq!(
-        stderr(&o),
-        "lwa: --timeout: `lwa mock-server` does not use it\n"
-    );
+    // Given anyway, before or after the subcommand: accepted and ignored, as git's and
+    // kubectl's global options are, so that one alias serves every subcommand.
+    let o = bare()
+        .args(["--region", "eu", "pkce", "--store", "/tmp/x.json", "--timeout", "5"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    assert!(stdout(&o).starts_with("code_verifier: "), "{}", stdout(&o));
     // A variable is not an option given: one environment serves every subcommand.
     let o = bare()
         .env("LWA_STORE", "/tmp/x.json")

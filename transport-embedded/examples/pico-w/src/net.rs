@@ -13,7 +13,7 @@ use embassy_time::{Duration, Instant, with_deadline};
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
 use embedded_tls::{Aes128GcmSha256, TlsConnection};
 use lwa_embedded::core::endpoint::Endpoint;
-use lwa_embedded::tls::{ServerIdentity, open};
+use lwa_embedded::tls::{ServerIdentity, asynch};
 
 use crate::rng::TlsRng;
 
@@ -126,7 +126,7 @@ impl Connector {
             unix_time,
         };
         let socket = Deadline { socket, deadline };
-        open(
+        asynch::open(
             socket,
             &identity,
             &mut self.rng,

@@ -16,23 +16,26 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use embedded_io_adapters::std::FromStd;
 use lwa_embedded::tls::{
     CertificateDer, CertificateError, Error as TlsFailure, Inspection, ServerIdentity, TlsError,
-    TrustAnchor, algorithms, anchor_from_der, open_blocking_inspected, roots,
+    TrustAnchor, algorithms, anchor_from_der, blocking, roots,
 };
 use lwa_std::client::{BoundedTcp, Error as ClientError};
 use rustls::pki_types::pem::PemObject as _;
 use x509_parser::prelude::{FromDer as _, X509Certificate, X509Name};
 
-use super::{Fail, emit};
+use crate::args::Global;
+use crate::context::endpoint_of;
+use crate::fail::Fail;
+use crate::output::escaped;
 
 /// Where to probe and with what.
-pub(crate) struct Probe<'a> {
-    pub(crate) host: &'a str,
-    pub(crate) port: u16,
+struct Probe<'a> {
+    host: &'a str,
+    port: u16,
     /// PEM certificates to trust instead of lwa-embedded's default set.
-    pub(crate) anchors_file: Option<&'a std::path::Path>,
-    pub(crate) timeout: Duration,
-    pub(crate) exchange_timeout: Duration,
-    pub(crate) json: bool,
+    anchors_file: Option<&'a std::path::Path>,
+    timeout: Duration,
+    exchange_timeout: Duration,
+    json: bool,
 }
 
 /// `TLS_AES_128_GCM_SHA256`, the one suite the device offers.
@@ -178,7 +181,7 @@ fn device_attempt(
     let (mut read_record, mut write_record) = (vec![0u8; 16_640], vec![0u8; 1024]);
     let mut storage = vec![0u8; 64 * 1024];
     let mut inspection = Inspection::new(&mut storage);
-    let result = open_blocking_inspected(
+    let result = blocking::open_inspected(
         FromStd::new(&mut recorder),
         &identity,
         rand_core::OsRng,
@@ -574,9 +577,27 @@ fn read_anchors(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, 
     Ok(certs)
 }
 
+/// `lwa probe`, for the options given.
+pub(crate) fn run(g: &Global, anchors: Option<&std::path::Path>) -> Result<(), Fail> {
+    let endpoint = endpoint_of(g)?;
+    if !endpoint.is_tls() {
+        return Err(Fail::Config(
+            "--endpoint: lwa probe checks TLS; give an https:// origin".into(),
+        ));
+    }
+    probe(&Probe {
+        host: endpoint.host(),
+        port: endpoint.port(),
+        anchors_file: anchors,
+        timeout: Duration::from_secs(g.timeout),
+        exchange_timeout: Duration::from_secs(g.exchange_timeout),
+        json: g.json,
+    })
+}
+
 /// Runs the probe: prints the report and returns `Ok` when a device would connect,
 /// `Fail::Silent(1)` when it would not, a network failure when the host cannot be reached.
-pub(crate) fn run(p: &Probe<'_>) -> Result<(), Fail> {
+fn probe(p: &Probe<'_>) -> Result<(), Fail> {
     let deadline = Instant::now() + p.exchange_timeout;
     let file_certs = p.anchors_file.map(read_anchors).transpose()?;
     let file_anchors: Option<Vec<TrustAnchor<'_>>> = file_certs
@@ -675,7 +696,6 @@ fn print_text(
     negotiated: Option<(u16, u16, Option<u16>)>,
     refused: Option<&Refusal>,
 ) -> Result<(), Fail> {
-    use super::escaped;
     outln!("probe: {}:{} with lwa-embedded's TLS code", p.host, p.port)?;
     outln!("device offers: TLS 1.3, TLS_AES_128_GCM_SHA256, key exchange secp256r1 (P-256)")?;
     outln!("  signature schemes: {}", offered())?;

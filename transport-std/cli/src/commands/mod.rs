@@ -1,0 +1,75 @@
+//! One module per subcommand. Each does its work in a function the demo can call too, and
+//! prints its result in `run`.
+
+use std::time::Duration;
+
+use crate::args::{Cli, Command};
+use crate::context::Ctx;
+use crate::fail::Fail;
+
+pub(crate) mod demo;
+pub(crate) mod device_login;
+pub(crate) mod exchange;
+pub(crate) mod logout;
+pub(crate) mod mock_server;
+pub(crate) mod pkce;
+pub(crate) mod probe;
+pub(crate) mod refresh;
+pub(crate) mod status;
+pub(crate) mod token;
+
+/// Runs the subcommand of the command line.
+pub(crate) fn run(cli: Cli) -> Result<(), Fail> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Pkce => pkce::run(g),
+        Command::Probe { anchors } => probe::run(g, anchors.as_deref()),
+        // Without output of their own to put in JSON: --json is refused, not dropped.
+        Command::MockServer(_) | Command::Demo if g.json => Err(Fail::Config(format!(
+            "--json: `lwa {}` has no JSON output",
+            if matches!(cli.command, Command::Demo) {
+                "demo"
+            } else {
+                "mock-server"
+            }
+        ))),
+        Command::MockServer(args) => mock_server::run(g, args),
+        Command::Demo => demo::run(g),
+        Command::Exchange {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => exchange::run(
+            &Ctx::new(g, None)?,
+            code,
+            redirect_uri,
+            code_verifier.as_deref(),
+        ),
+        Command::Refresh { refresh_token } => {
+            refresh::run(&Ctx::new(g, None)?, refresh_token.as_deref())
+        }
+        Command::Token => token::run(&Ctx::new(g, None)?),
+        Command::Status => status::run(g),
+        Command::Logout => logout::run(g),
+        Command::DeviceLogin {
+            product_id,
+            serial,
+            scope,
+            retry_for,
+            progress_every,
+        } => {
+            if scope != "alexa:all" {
+                return Err(Fail::Config(format!(
+                    "--scope {scope}: code-based linking for AVS takes alexa:all"
+                )));
+            }
+            device_login::run(
+                &Ctx::new(g, None)?,
+                product_id,
+                serial,
+                Duration::from_secs(*retry_for),
+                Duration::from_secs(*progress_every),
+            )
+        }
+    }
+}

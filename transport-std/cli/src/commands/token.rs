@@ -1,0 +1,68 @@
+//! `lwa token`: a valid access token on stdout, refreshing first only when it expires
+//! within the session's margin.
+
+use lwa_std::driver::Restore;
+
+use crate::context::{Ctx, Fresh, open};
+use crate::fail::{Doing, Fail, failure};
+use crate::output::printable;
+
+/// How the token was had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum How {
+    /// The stored one was good: no request.
+    Stored,
+    /// It was refreshed first.
+    Refreshed,
+    /// Another lwa refreshed it while this one waited for the store's lock: no request.
+    RefreshedElsewhere,
+}
+
+/// The token, and how it was had.
+pub(crate) fn served(ctx: &Ctx) -> Result<(Fresh, How), Fail> {
+    let not_signed_in = || {
+        Fail::Config(format!(
+            "not signed in: {} does not exist (run `lwa device-login` or `lwa exchange`)",
+            ctx.store.path().display()
+        ))
+    };
+    let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
+    let client_id = ctx.client_id(Some(&stored))?;
+    // A token the session hands out as it is is served without the lock: writers rename
+    // whole files into place, so this never waits for another lwa in a slow refresh.
+    let mut driver = open(ctx, ctx.config(&client_id), Restore::Tokens, false)?;
+    if let Some(token) = driver.ready_token() {
+        printable(&token)?;
+        return Ok((Fresh::of(&driver, token), How::Stored));
+    }
+    drop(driver);
+    // Under the lock: another lwa may have refreshed while this one waited for it.
+    let mut driver = open(ctx, ctx.config(&client_id), Restore::Tokens, true)?;
+    let token = driver
+        .token_once(&mut |_| {})
+        .map_err(|e| failure(ctx, e, Doing::Refresh))?;
+    printable(&token)?;
+    let how = if driver.requests() > 0 {
+        How::Refreshed
+    } else {
+        How::RefreshedElsewhere
+    };
+    Ok((Fresh::of(&driver, token), how))
+}
+
+pub(crate) fn run(ctx: &Ctx) -> Result<(), Fail> {
+    let (fresh, _) = served(ctx)?;
+    if ctx.json {
+        outln!(
+            "{}",
+            serde_json::json!({
+                "access_token": fresh.access.as_str(),
+                "token_type": "bearer",
+                "expires_in": fresh.expires_in,
+                "expires_at": fresh.expires_at,
+            })
+        )
+    } else {
+        outln!("{}", fresh.access.as_str())
+    }
+}
