@@ -13,8 +13,8 @@
 //! as it goes; string bytes are skipped a machine word at a time (16 bytes with the host
 //! feature `fast`, which also puts a straight-line reader for the common flat answer in front
 //! of the walk). serde-json-core, after the same strict check, is the independent reference
-//! the property tests and fuzz targets hold both to (same values, same errors), through the
-//! hidden `parse_*_reference` functions.
+//! the property tests and fuzz targets hold both to (same values, same errors): the module
+//! [`reference`], behind the feature of that name.
 //! Member order does not matter; unknown members of any JSON type are skipped; a member that
 //! appears twice is an error; member names may be written with escapes. String escapes
 //! (`\/`, `\u0041`, surrogate pairs) are decoded in place, inside the body buffer, so the
@@ -38,10 +38,7 @@
 //! assert_eq!(error.description, Some("gone"));
 //! ```
 
-use core::cell::Cell;
 use core::fmt;
-
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use crate::error::{BodyKind, JsonError, JsonErrorKind};
 pub use crate::request::MAX_TOKEN_LEN;
@@ -49,6 +46,8 @@ use crate::secret::Secret;
 
 #[cfg(feature = "fast")]
 mod fast;
+#[cfg(any(test, feature = "reference"))]
+pub mod reference;
 mod scan;
 mod strict;
 
@@ -272,13 +271,6 @@ pub fn parse_token(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
     parse_token_with(body, Path::Walk)
 }
 
-/// [`parse_token`] through the reference: the strict check, then serde-json-core. For differential
-/// tests and fuzzing.
-#[doc(hidden)]
-pub fn parse_token_reference(body: &mut [u8]) -> Result<TokenResponse<'_>, JsonError> {
-    parse_token_with(body, Path::Reference)
-}
-
 fn parse_token_with(body: &mut [u8], path: Path) -> Result<TokenResponse<'_>, JsonError> {
     const MEMBERS: [Member; 4] = [
         Member::string("access_token", Some(MAX_TOKEN_LEN)),
@@ -309,13 +301,6 @@ fn parse_token_with(body: &mut [u8], path: Path) -> Result<TokenResponse<'_>, Js
 /// ```
 pub fn parse_code_pair(body: &mut [u8]) -> Result<CodePairResponse<'_>, JsonError> {
     parse_code_pair_with(body, Path::Walk)
-}
-
-/// [`parse_code_pair`] through the reference: the strict check, then serde-json-core. For differential
-/// tests and fuzzing.
-#[doc(hidden)]
-pub fn parse_code_pair_reference(body: &mut [u8]) -> Result<CodePairResponse<'_>, JsonError> {
-    parse_code_pair_with(body, Path::Reference)
 }
 
 fn parse_code_pair_with(body: &mut [u8], path: Path) -> Result<CodePairResponse<'_>, JsonError> {
@@ -350,13 +335,6 @@ fn parse_code_pair_with(body: &mut [u8], path: Path) -> Result<CodePairResponse<
 /// ```
 pub fn parse_oauth_error(body: &mut [u8]) -> Result<OAuthError<'_>, JsonError> {
     parse_oauth_error_with(body, Path::Walk)
-}
-
-/// [`parse_oauth_error`] through the reference: the strict check, then serde-json-core. For differential
-/// tests and fuzzing.
-#[doc(hidden)]
-pub fn parse_oauth_error_reference(body: &mut [u8]) -> Result<OAuthError<'_>, JsonError> {
-    parse_oauth_error_with(body, Path::Reference)
 }
 
 fn parse_oauth_error_with(body: &mut [u8], path: Path) -> Result<OAuthError<'_>, JsonError> {
@@ -581,23 +559,10 @@ fn parse_members<'a>(
                 return Err(e);
             }
         }
+        #[cfg(any(test, feature = "reference"))]
         Path::Reference => {
             strict::check(body).map_err(named)?;
-            let current = Cell::new(None);
-            let found = Cell::new(None);
-            let seed = Document {
-                members,
-                slots: &mut *slots,
-                base: body.as_ptr() as usize,
-                current: &current,
-                found: &found,
-            };
-            let mut de = serde_json_core::de::Deserializer::new(body, None);
-            let result = seed.deserialize(&mut de).and_then(|()| de.end().map(drop));
-            if let Err(e) = result {
-                let kind_ = found.get().unwrap_or_else(|| map_error(e));
-                return Err(fail(current.get(), kind_));
-            }
+            reference::read(body, members, slots).map_err(|(member, kind_)| fail(member, kind_))?;
         }
     }
 
@@ -662,30 +627,13 @@ enum Path {
     /// host uses for anything but the common flat answer.
     Walk,
     /// The strict check, then serde-json-core: the independent reference the property tests
-    /// and fuzz targets compare the walk with.
+    /// and fuzz targets compare the walk with (feature `reference`).
+    #[cfg(any(test, feature = "reference"))]
     Reference,
 }
 
 /// Most members any document reads.
 const MAX_MEMBERS: usize = 5;
-
-fn map_error(e: serde_json_core::de::Error) -> JsonErrorKind {
-    use serde_json_core::de::Error as E;
-    match e {
-        E::EofWhileParsingList
-        | E::EofWhileParsingObject
-        | E::EofWhileParsingString
-        | E::EofWhileParsingNumber
-        | E::EofWhileParsingValue => JsonErrorKind::Eof,
-        E::InvalidType => JsonErrorKind::InvalidType,
-        E::InvalidNumber => JsonErrorKind::InvalidNumber,
-        E::InvalidUnicodeCodePoint | E::InvalidEscapeSequence | E::EscapedStringIsTooLong => {
-            JsonErrorKind::InvalidString
-        }
-        E::TrailingCharacters => JsonErrorKind::TrailingCharacters,
-        _ => JsonErrorKind::Syntax,
-    }
-}
 
 /// Whether the raw (possibly escaped) key `raw` is `name`: `"refresh\u005ftoken"` is
 /// `refresh_token`. Keys are read undecoded.
@@ -790,90 +738,6 @@ fn hex4(s: &[u8]) -> Option<u32> {
         };
         Some(acc << 4 | u32::from(digit))
     })
-}
-
-/// The seed that reads one JSON object into `slots`.
-struct Document<'s> {
-    members: &'s [Member],
-    slots: &'s mut [Slot],
-    /// Address of the body, to turn borrowed strings into byte ranges.
-    base: usize,
-    /// The member being read, for error messages.
-    current: &'s Cell<Option<&'static str>>,
-    /// An error found here rather than by serde-json-core.
-    found: &'s Cell<Option<JsonErrorKind>>,
-}
-
-impl<'de> DeserializeSeed<'de> for Document<'_> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Document<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        // The member just read, if it was a number: serde-json-core reads `3.6e3` as `3` and
-        // then stumbles on `.` where it wants `,`. The document passed the strict check, so
-        // that is the only way the next key can fail: blame the number.
-        let mut after_number = None;
-        loop {
-            let key = match map.next_key::<&'de str>() {
-                Ok(Some(key)) => key,
-                Ok(None) => break,
-                Err(e) => {
-                    if let Some(name) = after_number {
-                        self.current.set(Some(name));
-                        self.found.set(Some(JsonErrorKind::InvalidNumber));
-                    }
-                    return Err(e);
-                }
-            };
-            after_number = None;
-            let Some(i) = self
-                .members
-                .iter()
-                .position(|m| name_is(key.as_bytes(), m.name))
-            else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let (Some(member), Some(slot)) = (self.members.get(i), self.slots.get_mut(i)) else {
-                continue;
-            };
-            self.current.set(Some(member.name));
-            if *slot != Slot::Absent {
-                self.found.set(Some(JsonErrorKind::DuplicateMember));
-                return Err(de::Error::custom("duplicate member"));
-            }
-            *slot = match member.kind {
-                Kind::Str => match map.next_value::<Option<&'de str>>()? {
-                    Some(s) => Slot::Str {
-                        start: (s.as_ptr() as usize).wrapping_sub(self.base),
-                        len: s.len(),
-                        escaped: s.contains('\\'),
-                    },
-                    None => Slot::Null,
-                },
-                Kind::U32 => match map.next_value::<Option<u32>>()? {
-                    Some(n) => {
-                        after_number = Some(member.name);
-                        Slot::U32(n)
-                    }
-                    None => Slot::Null,
-                },
-            };
-            self.current.set(None);
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -1040,7 +904,7 @@ mod tests {
     fn both_paths_refuse_the_same_bracket_heavy_junk() {
         let doc = std::format!(r#"{{"x":+{}1,"device_code":"d"}}"#, "[".repeat(40));
         let fast = parse_code_pair(&mut doc.clone().into_bytes()).map(|_| ());
-        let reference = parse_code_pair_reference(&mut doc.into_bytes()).map(|_| ());
+        let reference = reference::parse_code_pair(&mut doc.into_bytes()).map(|_| ());
         assert_eq!(fast, reference);
         // `+` cannot start a JSON value: refused before any bracket is counted.
         assert_eq!(fast.unwrap_err().kind, JsonErrorKind::Syntax);
@@ -1102,7 +966,7 @@ mod tests {
             let text = std::string::String::from_utf8_lossy(doc);
             let got = parse_token(&mut doc.to_vec()).map(drop).unwrap_err();
             assert_eq!((got.member, got.kind), (member, kind), "{text}");
-            let reference = parse_token_reference(&mut doc.to_vec()).map(drop);
+            let reference = reference::parse_token(&mut doc.to_vec()).map(drop);
             assert_eq!(reference, Err(got), "{text}");
         }
         let junk = br#"{"junk": tru e 12x ,"error":"invalid_client"}"#;

@@ -429,13 +429,13 @@ proptest! {
     fn json_walk_agrees_with_serde_json_core(doc in json_document()) {
         use lwa_core::json;
         let fast = json::parse_token(&mut doc.clone().into_bytes()).map(|t| format!("{} {:?} {} {:?}", t.access_token.expose(), t.refresh_token.map(|r| r.expose().to_owned()), t.token_type, t.expires_in));
-        let slow = json::parse_token_reference(&mut doc.clone().into_bytes()).map(|t| format!("{} {:?} {} {:?}", t.access_token.expose(), t.refresh_token.map(|r| r.expose().to_owned()), t.token_type, t.expires_in));
+        let slow = json::reference::parse_token(&mut doc.clone().into_bytes()).map(|t| format!("{} {:?} {} {:?}", t.access_token.expose(), t.refresh_token.map(|r| r.expose().to_owned()), t.token_type, t.expires_in));
         prop_assert_eq!(fast, slow, "token: {}", doc);
         let fast = json::parse_code_pair(&mut doc.clone().into_bytes()).map(|p| format!("{} {p:?}", p.device_code.expose()));
-        let slow = json::parse_code_pair_reference(&mut doc.clone().into_bytes()).map(|p| format!("{} {p:?}", p.device_code.expose()));
+        let slow = json::reference::parse_code_pair(&mut doc.clone().into_bytes()).map(|p| format!("{} {p:?}", p.device_code.expose()));
         prop_assert_eq!(fast, slow, "code pair: {}", doc);
         let fast = json::parse_oauth_error(&mut doc.clone().into_bytes()).map(|e| format!("{e:?}"));
-        let slow = json::parse_oauth_error_reference(&mut doc.clone().into_bytes()).map(|e| format!("{e:?}"));
+        let slow = json::reference::parse_oauth_error(&mut doc.clone().into_bytes()).map(|e| format!("{e:?}"));
         prop_assert_eq!(fast, slow, "error: {}", doc);
     }
 }

@@ -7,7 +7,7 @@
 //! record as it was before the store or as it is after it, never neither and never a mixture:
 //! sequential-storage either finds the new item whole or falls back to the previous one. The
 //! tests cut the power after every word write and every erase of a long run of refreshes,
-//! on [`RamFlash`], and count.
+//! on a NOR flash in RAM that loses its power (lwa-test-support's `RamFlash`), and count.
 //!
 //! The record holds the client ID the tokens belong to (a record of another client ID is not
 //! loaded), the refresh token and, if [`keep_access_token`](FlashStore::keep_access_token)
@@ -20,7 +20,8 @@
 //! ```
 //! use lwa_embedded::core::secret::Secret;
 //! use lwa_embedded::core::session::{Instant, TokenStore, Tokens};
-//! use lwa_embedded::flash::{FlashStore, RamFlash};
+//! use lwa_embedded::flash::FlashStore;
+//! use lwa_test_support::flash::RamFlash; // NOR flash in RAM; a device passes its HAL's
 //!
 //! let mut memory = [0xFF; 4 * 1024];
 //! let mut buffer = [0u8; lwa_embedded::flash::BUFFER_LEN];
@@ -31,7 +32,7 @@
 //! assert_eq!(store.writes(), 1);
 //! let loaded = store.load()?.unwrap();
 //! assert_eq!(loaded.refresh_token.expose(), "Atzr|1");
-//! # Ok::<(), lwa_embedded::flash::FlashError<lwa_embedded::flash::PowerCut>>(())
+//! # Ok::<(), lwa_embedded::flash::FlashError<lwa_test_support::flash::PowerCut>>(())
 //! ```
 //!
 //! [sequential-storage]: https://docs.rs/sequential-storage
@@ -39,9 +40,7 @@
 use core::fmt;
 use core::ops::Range;
 
-use embedded_storage::nor_flash::{
-    ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
-};
+use embedded_storage::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
 use lwa_core::request::{MAX_CLIENT_ID_LEN, MAX_TOKEN_LEN};
 use lwa_core::secret::Secret;
 use lwa_core::session::{Instant, Session, TokenStore, Tokens};
@@ -402,7 +401,8 @@ impl<'b, F: NorFlash> FlashStore<'b, F> {
     /// [`FlashError::BufferTooSmall`] for a buffer that cannot hold a record.
     ///
     /// ```
-    /// use lwa_embedded::flash::{FlashError, FlashStore, RamFlash};
+    /// use lwa_embedded::flash::{FlashError, FlashStore};
+    /// use lwa_test_support::flash::RamFlash;
     /// let mut memory = [0xFF; 2048];
     /// let mut buffer = [0u8; lwa_embedded::flash::BUFFER_LEN];
     /// let one_page = FlashStore::new(RamFlash::<1024>::new(&mut memory), 0..1024, &mut buffer, "c");
@@ -423,12 +423,13 @@ impl<'b, F: NorFlash> FlashStore<'b, F> {
     /// [module docs](self) for the clock this needs.
     ///
     /// ```
-    /// # use lwa_embedded::flash::{FlashStore, RamFlash};
+    /// # use lwa_embedded::flash::FlashStore;
+    /// # use lwa_test_support::flash::RamFlash;
     /// # let mut memory = [0xFF; 2048];
     /// # let mut buffer = [0u8; lwa_embedded::flash::BUFFER_LEN];
     /// let store = FlashStore::new(RamFlash::<1024>::new(&mut memory), 0..2048, &mut buffer, "c")?
     ///     .keep_access_token(true);
-    /// # Ok::<(), lwa_embedded::flash::FlashError<lwa_embedded::flash::PowerCut>>(())
+    /// # Ok::<(), lwa_embedded::flash::FlashError<lwa_test_support::flash::PowerCut>>(())
     /// ```
     #[must_use]
     pub fn keep_access_token(mut self, keep: bool) -> Self {
@@ -442,12 +443,13 @@ impl<'b, F: NorFlash> FlashStore<'b, F> {
     /// A [`FlashError`] when the flash or the record cannot be read.
     ///
     /// ```
-    /// # use lwa_embedded::flash::{FlashStore, RamFlash};
+    /// # use lwa_embedded::flash::FlashStore;
+    /// # use lwa_test_support::flash::RamFlash;
     /// # let mut memory = [0xFF; 2048];
     /// # let mut buffer = [0u8; lwa_embedded::flash::BUFFER_LEN];
     /// let mut store = FlashStore::new(RamFlash::<1024>::new(&mut memory), 0..2048, &mut buffer, "c")?;
     /// assert!(store.load()?.is_none()); // a fresh flash
-    /// # Ok::<(), lwa_embedded::flash::FlashError<lwa_embedded::flash::PowerCut>>(())
+    /// # Ok::<(), lwa_embedded::flash::FlashError<lwa_test_support::flash::PowerCut>>(())
     /// ```
     pub fn load(&mut self) -> Result<Option<Stored<'_>>, FlashError<F::Error>> {
         embassy_futures::block_on(self.inner.load())
@@ -460,14 +462,15 @@ impl<'b, F: NorFlash> FlashStore<'b, F> {
     /// A [`FlashError`] when the flash or the record cannot be read.
     ///
     /// ```
-    /// # use lwa_embedded::flash::{FlashStore, RamFlash};
+    /// # use lwa_embedded::flash::FlashStore;
+    /// # use lwa_test_support::flash::RamFlash;
     /// use lwa_embedded::core::session::{Config, Session};
     /// # let mut memory = [0xFF; 2048];
     /// # let mut buffer = [0u8; lwa_embedded::flash::BUFFER_LEN];
     /// let mut store = FlashStore::new(RamFlash::<1024>::new(&mut memory), 0..2048, &mut buffer, "c")?;
     /// let mut session = Session::new(Config::new("c"));
     /// assert!(!store.restore(&mut session)?);
-    /// # Ok::<(), lwa_embedded::flash::FlashError<lwa_embedded::flash::PowerCut>>(())
+    /// # Ok::<(), lwa_embedded::flash::FlashError<lwa_test_support::flash::PowerCut>>(())
     /// ```
     pub fn restore(&mut self, session: &mut Session<'_>) -> Result<bool, FlashError<F::Error>> {
         embassy_futures::block_on(self.inner.restore(session))
@@ -522,7 +525,8 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> AsyncFlashStore<'b, F> 
     /// As [`FlashStore::new`].
     ///
     /// ```
-    /// use lwa_embedded::flash::{AsyncFlashStore, RamFlash};
+    /// use lwa_embedded::flash::AsyncFlashStore;
+    /// use lwa_test_support::flash::RamFlash;
     /// let mut memory = [0xFF; 2048];
     /// let mut buffer = [0u8; lwa_embedded::flash::BUFFER_LEN];
     /// let store = AsyncFlashStore::new(RamFlash::<1024>::new(&mut memory), 0..2048, &mut buffer, "c");
@@ -589,207 +593,5 @@ impl<F: embedded_storage_async::nor_flash::NorFlash> crate::asynch::TokenStore
 
     async fn forget(&mut self) -> Result<(), Self::Error> {
         self.inner.put(Record::Forgotten).await
-    }
-}
-
-/// The power was cut: [`RamFlash`] refuses every operation from the cut on, as a chip without
-/// power would.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct PowerCut;
-
-impl NorFlashError for PowerCut {
-    fn kind(&self) -> NorFlashErrorKind {
-        NorFlashErrorKind::Other
-    }
-}
-
-/// Operations [`RamFlash`] has performed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct FlashStats {
-    /// Pages erased.
-    pub erases: u64,
-    /// Words (4 bytes) written.
-    pub word_writes: u64,
-}
-
-/// A NOR flash in RAM, with `PAGE` bytes per erase page and 4-byte words: for tests, and for
-/// firmware that runs where there is no flash (the QEMU board). It behaves as NOR flash does:
-/// an erase sets a page to `0xFF`, a write can only clear bits.
-///
-/// It can cut the power ([`cut_power_after`](Self::cut_power_after)) after any number of
-/// word writes and page erases; the operation that the cut interrupts is left half done (the
-/// word half written, the page half erased) and every later one fails with [`PowerCut`].
-#[derive(Debug)]
-pub struct RamFlash<'m, const PAGE: usize> {
-    memory: &'m mut [u8],
-    /// Word writes and erases until the power goes.
-    cut_in: Option<u64>,
-    /// The power is off.
-    off: bool,
-    stats: FlashStats,
-}
-
-impl<'m, const PAGE: usize> RamFlash<'m, PAGE> {
-    /// Flash over `memory` (its length a multiple of `PAGE`, a multiple of 4), as it is: pass
-    /// `0xFF` bytes for an erased chip, or the bytes a previous run left.
-    #[must_use]
-    pub fn new(memory: &'m mut [u8]) -> Self {
-        Self {
-            memory,
-            cut_in: None,
-            off: false,
-            stats: FlashStats::default(),
-        }
-    }
-
-    /// Cuts the power after `ops` more word writes and page erases (`0`: at the next one).
-    pub fn cut_power_after(&mut self, ops: u64) {
-        self.cut_in = Some(ops);
-    }
-
-    /// Whether the power has been cut.
-    #[must_use]
-    pub fn power_cut(&self) -> bool {
-        self.off
-    }
-
-    /// What was done so far.
-    #[must_use]
-    pub fn stats(&self) -> FlashStats {
-        self.stats
-    }
-
-    /// The memory.
-    #[must_use]
-    pub fn memory(&self) -> &[u8] {
-        self.memory
-    }
-
-    /// Counts one operation; `false` if the power goes before it completes.
-    fn tick(&mut self) -> Result<bool, PowerCut> {
-        if self.off {
-            return Err(PowerCut);
-        }
-        match self.cut_in {
-            Some(0) => {
-                self.off = true;
-                Ok(false)
-            }
-            Some(n) => {
-                self.cut_in = Some(n - 1);
-                Ok(true)
-            }
-            None => Ok(true),
-        }
-    }
-
-    fn range(&self, offset: u32, len: usize) -> Result<Range<usize>, PowerCut> {
-        let start = usize::try_from(offset).map_err(|_| PowerCut)?;
-        let end = start.checked_add(len).ok_or(PowerCut)?;
-        if end > self.memory.len() {
-            return Err(PowerCut);
-        }
-        Ok(start..end)
-    }
-}
-
-impl<const PAGE: usize> ErrorType for RamFlash<'_, PAGE> {
-    type Error = PowerCut;
-}
-
-impl<const PAGE: usize> ReadNorFlash for RamFlash<'_, PAGE> {
-    const READ_SIZE: usize = 1;
-
-    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), PowerCut> {
-        if self.off {
-            return Err(PowerCut);
-        }
-        let range = self.range(offset, bytes.len())?;
-        bytes.copy_from_slice(self.memory.get(range).ok_or(PowerCut)?);
-        Ok(())
-    }
-
-    fn capacity(&self) -> usize {
-        self.memory.len()
-    }
-}
-
-impl<const PAGE: usize> NorFlash for RamFlash<'_, PAGE> {
-    const WRITE_SIZE: usize = 4;
-    const ERASE_SIZE: usize = PAGE;
-
-    fn erase(&mut self, from: u32, to: u32) -> Result<(), PowerCut> {
-        let range = self.range(from, (to.saturating_sub(from)) as usize)?;
-        let mut start = range.start;
-        while start < range.end {
-            let whole = self.tick()?;
-            let end = (start + PAGE).min(range.end);
-            let upto = if whole {
-                end
-            } else {
-                start + (end - start) / 2
-            };
-            if let Some(bytes) = self.memory.get_mut(start..upto) {
-                bytes.fill(0xFF);
-            }
-            if !whole {
-                return Err(PowerCut);
-            }
-            self.stats.erases += 1;
-            start = end;
-        }
-        Ok(())
-    }
-
-    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), PowerCut> {
-        let range = self.range(offset, bytes.len())?;
-        let mut at = range.start;
-        for word in bytes.chunks(4) {
-            let whole = self.tick()?;
-            let n = if whole { word.len() } else { word.len() / 2 };
-            for (cell, &b) in self
-                .memory
-                .get_mut(at..at + n)
-                .unwrap_or_default()
-                .iter_mut()
-                .zip(word)
-            {
-                // NOR: programming clears bits, never sets them.
-                *cell &= b;
-            }
-            if !whole {
-                return Err(PowerCut);
-            }
-            self.stats.word_writes += 1;
-            at += word.len();
-        }
-        Ok(())
-    }
-}
-
-impl<const PAGE: usize> embedded_storage_async::nor_flash::ReadNorFlash for RamFlash<'_, PAGE> {
-    const READ_SIZE: usize = 1;
-
-    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), PowerCut> {
-        ReadNorFlash::read(self, offset, bytes)
-    }
-
-    fn capacity(&self) -> usize {
-        self.memory.len()
-    }
-}
-
-impl<const PAGE: usize> embedded_storage_async::nor_flash::NorFlash for RamFlash<'_, PAGE> {
-    const WRITE_SIZE: usize = 4;
-    const ERASE_SIZE: usize = PAGE;
-
-    async fn erase(&mut self, from: u32, to: u32) -> Result<(), PowerCut> {
-        NorFlash::erase(self, from, to)
-    }
-
-    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), PowerCut> {
-        NorFlash::write(self, offset, bytes)
     }
 }

@@ -10,7 +10,8 @@
 
 use lwa_embedded::core::secret::Secret;
 use lwa_embedded::core::session::{Instant, TokenStore, Tokens};
-use lwa_embedded::flash::{BUFFER_LEN, FlashStore, RamFlash};
+use lwa_embedded::flash::{BUFFER_LEN, FlashStore};
+use lwa_test_support::flash::RamFlash;
 
 const PAGE: usize = 1024;
 const CLIENT: &str = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef";

@@ -5,7 +5,8 @@
 //! firmware that owns a region by address.
 
 use embedded_storage::nor_flash::NorFlash;
-use lwa_embedded::flash::{BUFFER_LEN, RamFlash};
+use lwa_embedded::flash::BUFFER_LEN;
+use lwa_test_support::flash::RamFlash;
 use static_cell::ConstStaticCell;
 
 /// Bytes per erase page (the sector of most SPI NOR flash).

@@ -31,12 +31,14 @@ mod measure;
 static REFRESH_CHUNKED: &[u8] = include_bytes!("../recorded/refresh-chunked.http");
 static REFRESH_CHUNKED_PLAIN: &[u8] = include_bytes!("../recorded/refresh-chunked-plain.http");
 static REFRESH_LENGTH: &[u8] = include_bytes!("../recorded/refresh-length.http");
+static REFRESH_LONG_EXTENSIONS: &[u8] = include_bytes!("../recorded/refresh-long-extensions.http");
 static CODE_PAIR: &[u8] = include_bytes!("../recorded/codepair.http");
-/// All four, kept in every build (see `main`) so that flash differences are code only.
-static ANSWERS: [&[u8]; 4] = [
+/// All five, kept in every build (see `main`) so that flash differences are code only.
+static ANSWERS: [&[u8]; 5] = [
     REFRESH_LENGTH,
     REFRESH_CHUNKED_PLAIN,
     REFRESH_CHUNKED,
+    REFRESH_LONG_EXTENSIONS,
     CODE_PAIR,
 ];
 
@@ -211,14 +213,14 @@ fn refresh(name: &str, answer: &'static [u8], piece: usize, buf: &mut [u8]) -> b
     outcome(name, ok && io.written > 0, counts)
 }
 
-/// One code-pair exchange through lwa, read one byte at a time.
+/// One code-pair exchange through lwa, read `piece` bytes at a time.
 #[cfg(feature = "code-pair")]
-fn code_pair(buf: &mut [u8]) -> bool {
+fn code_pair(name: &str, piece: usize, buf: &mut [u8]) -> bool {
     use lwa_embedded::core::endpoint::{Endpoint, Region};
     use lwa_embedded::core::exchange::{Exchange, Outcome};
     use lwa_embedded::core::request::Request;
 
-    let mut io = Recorded::new(CODE_PAIR, 1);
+    let mut io = Recorded::new(CODE_PAIR, piece);
     measure::start_busy_counter();
     let request = Request::CodePair {
         client_id: CLIENT_ID,
@@ -227,7 +229,7 @@ fn code_pair(buf: &mut [u8]) -> bool {
     };
     let endpoint = Endpoint::region(Region::Na);
     let Ok(exchange) = Exchange::new(&endpoint, &request, buf) else {
-        return outcome("code pair, 1-byte reads", false, 0);
+        return outcome(name, false, 0);
     };
     let result = lwa_embedded::blocking::run_exchange(&mut io, exchange);
     let counts = measure::busy_counts();
@@ -241,7 +243,7 @@ fn code_pair(buf: &mut [u8]) -> bool {
         }
         _ => false,
     };
-    outcome("code pair, 1-byte reads", ok, counts)
+    outcome(name, ok, counts)
 }
 
 #[inline(never)]
@@ -276,10 +278,28 @@ fn run() -> bool {
             61,
             buf,
         );
+        // And a byte at a time, once with 1 KiB chunk lines: footprint.py bounds the work per
+        // byte, so that each chunk line is scanned once and the head parsed once per line,
+        // however many reads they arrive in.
+        ok &= refresh(
+            "refresh, chunked + extension + trailer, 1-byte reads",
+            REFRESH_CHUNKED,
+            1,
+            buf,
+        );
+        ok &= refresh(
+            "refresh, chunked with 1 KiB chunk lines, 1-byte reads",
+            REFRESH_LONG_EXTENSIONS,
+            1,
+            buf,
+        );
     }
     #[cfg(feature = "code-pair")]
     {
-        ok &= code_pair(buf);
+        // The same answer whole and a byte at a time: footprint.py bounds the ratio, so that
+        // the head is parsed once per line, not once per read.
+        ok &= code_pair("code pair, 1 KiB reads", 1024, buf);
+        ok &= code_pair("code pair, 1-byte reads", 1, buf);
     }
     #[cfg(not(any(feature = "refresh", feature = "code-pair", feature = "peer")))]
     {

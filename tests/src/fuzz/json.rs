@@ -19,17 +19,17 @@ pub fn check(data: &[u8]) {
         )
     };
     let fast = json::parse_token(&mut data.to_vec()).map(token);
-    let reference = json::parse_token_reference(&mut data.to_vec()).map(token);
+    let reference = json::reference::parse_token(&mut data.to_vec()).map(token);
     assert_eq!(fast, reference, "token");
 
     let pair = |p: json::CodePairResponse<'_>| format!("{:?} {p:?}", p.device_code.expose());
     let fast_pair = json::parse_code_pair(&mut data.to_vec()).map(pair);
-    let reference = json::parse_code_pair_reference(&mut data.to_vec()).map(pair);
+    let reference = json::reference::parse_code_pair(&mut data.to_vec()).map(pair);
     assert_eq!(fast_pair, reference, "code pair");
 
     let fast_error = json::parse_oauth_error(&mut data.to_vec()).map(|e| format!("{e:?} {e}"));
     let reference =
-        json::parse_oauth_error_reference(&mut data.to_vec()).map(|e| format!("{e:?} {e}"));
+        json::reference::parse_oauth_error(&mut data.to_vec()).map(|e| format!("{e:?} {e}"));
     assert_eq!(fast_error, reference, "error");
 
     for e in [fast.err(), fast_pair.err(), fast_error.err()]

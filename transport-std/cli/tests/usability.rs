@@ -494,7 +494,15 @@ fn help_separates_global_options_and_subcommands_accept_the_others() {
     // Given anyway, before or after the subcommand: accepted and ignored, as git's and
     // kubectl's global options are, so that one alias serves every subcommand.
     let o = bare()
-        .args(["--region", "eu", "pkce", "--store", "/tmp/x.json", "--timeout", "5"])
+        .args([
+            "--region",
+            "eu",
+            "pkce",
+            "--store",
+            "/tmp/x.json",
+            "--timeout",
+            "5",
+        ])
         .output()
         .unwrap();
     assert_exit(&o, 0);
