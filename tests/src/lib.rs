@@ -28,7 +28,7 @@ pub fn vector(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The top-level README's examples, run as doctests.
-#[cfg(doctest)]
+/// The top-level README's examples, run as doctests (with the host crates).
+#[cfg(all(doctest, feature = "host"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
