@@ -14,7 +14,7 @@
 //! feature `fast`, which also puts a straight-line reader for the common flat answer in front
 //! of the walk). serde-json-core, after the same strict check, is the independent reference
 //! the property tests and fuzz targets hold both to (same values, same errors): the module
-//! [`reference`], behind the feature of that name.
+//! `json::reference`, behind the feature of that name.
 //! Member order does not matter; unknown members of any JSON type are skipped; a member that
 //! appears twice is an error; member names may be written with escapes. String escapes
 //! (`\/`, `\u0041`, surrogate pairs) are decoded in place, inside the body buffer, so the

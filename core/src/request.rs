@@ -263,6 +263,10 @@ impl Request<'_> {
     /// `memmove`, cheaper than counting the encoded length beforehand) and the digits are
     /// written. `None` when the placeholder made the request too long for `buf` but the real
     /// one may fit: the two-pass path decides.
+    ///
+    /// Measured need, for a second way of writing a request: without it a refresh (request
+    /// and answer, `tests/examples/profile_refresh` under callgrind) takes 10 279 instructions
+    /// on x86-64 instead of 8 239, 25% more.
     #[cfg(feature = "fast")]
     fn emit_body_first(
         &self,

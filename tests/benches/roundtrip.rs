@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
 
     let endpoint = Endpoint::parse_origin(server.origin()).unwrap();
     let lwa = Client::builder(&endpoint)
-        .add_ca_pem(ca.as_bytes())
+        .add_ca_pem(&ca)
         .unwrap()
         .build()
         .unwrap();
@@ -60,13 +60,12 @@ fn bench(c: &mut Criterion) {
     roots
         .add(CertificateDer::from_pem_slice(ca.as_bytes()).unwrap())
         .unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let tls =
+        rustls::ClientConfig::builder_with_provider(Arc::new(lwa_std::client::crypto_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     let agent = ureq::AgentBuilder::new().tls_config(Arc::new(tls)).build();
     let oauth = BasicClient::new(ClientId::new(client_id.clone()))
         .set_auth_type(oauth2::AuthType::RequestBody)

@@ -60,17 +60,15 @@ fn server(rsa: bool) -> (u16, CertificateDer<'static>) {
         .unwrap()
         .signed_by(&leaf_key, &issuer)
         .unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![leaf.der().clone()],
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-    )
-    .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(ring_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        )
+        .unwrap();
     let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -169,4 +167,12 @@ fn heap_and_stack_of_a_verified_handshake() {
             stack / 1024
         );
     }
+}
+
+/// *ring*'s provider, as lwa-std's `client::crypto_provider` gives it (this test does not
+/// link lwa-std): deprecated by rustls 0.23.48 for its lack of post-quantum key exchange,
+/// and the one that builds with a C compiler alone.
+#[allow(deprecated)]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
 }

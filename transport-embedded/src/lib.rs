@@ -16,6 +16,9 @@
 #[cfg(test)]
 extern crate std;
 
+/// lwa-core, the protocol core this crate drives: its types are the ones this crate takes and
+/// returns (`Session`, `Endpoint`, `Secret`, ...).
+#[doc(inline)]
 pub use lwa_core as core;
 
 #[cfg(feature = "async")]

@@ -105,14 +105,12 @@ fn serve(chain: Vec<CertificateDer<'static>>, key: &KeyPair) -> u16 {
 }
 
 fn serve_der(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> u16 {
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(ring_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
     let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -747,4 +745,12 @@ fn open_refuses_like_the_inspected_one() {
         got.map(drop),
         Err(Error::Certificate(CertificateError::UnknownIssuer))
     ));
+}
+
+/// *ring*'s provider, as lwa-std's `client::crypto_provider` gives it (this test does not
+/// link lwa-std): deprecated by rustls 0.23.48 for its lack of post-quantum key exchange,
+/// and the one that builds with a C compiler alone.
+#[allow(deprecated)]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
 }

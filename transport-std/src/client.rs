@@ -52,6 +52,23 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
+/// The rustls crypto provider lwa-std connects with: *ring*'s. It builds with a C compiler
+/// alone (aws-lc-rs, rustls' default, needs CMake and, on some targets, NASM or Go). rustls
+/// 0.23.48 deprecates it for its lack of post-quantum key exchange; whether LWA's hosts offer
+/// one was not observed here, and the classic groups stay the ones every TLS 1.3 server must
+/// offer. Tests that run servers of their own use it too, so that both ends match.
+///
+/// ```
+/// let provider = lwa_std::client::crypto_provider();
+/// assert!(!provider.cipher_suites.is_empty());
+/// ```
+#[must_use]
+pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    // The one place the deprecated provider is named: see above.
+    #[allow(deprecated)]
+    rustls::crypto::ring::default_provider()
+}
+
 /// Default connect, read and write timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -225,11 +242,20 @@ impl ClientBuilder {
         Ok(self)
     }
 
-    /// Trusts the CA certificates in PEM text, in addition to the built-in roots.
+    /// Trusts the CA certificates in PEM text (a `&str` or bytes), in addition to the
+    /// built-in roots: the look-alike's [`ca_pem`](https://docs.rs/lwa-mock), say.
+    ///
+    /// ```
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::Endpoint;
+    /// let e = Endpoint::parse_origin("https://localhost:8443").unwrap();
+    /// assert!(Client::builder(&e).add_ca_pem("not a certificate").is_err());
+    /// ```
     ///
     /// # Errors
     /// [`Error::CaFile`] if the text holds no certificate or a malformed one.
-    pub fn add_ca_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
+    pub fn add_ca_pem(mut self, pem: impl AsRef<[u8]>) -> Result<Self, Error> {
+        let pem = pem.as_ref();
         let fail = |error| Error::CaFile {
             path: "(PEM text)".into(),
             error,
@@ -269,7 +295,7 @@ impl ClientBuilder {
             for cert in &self.extra_roots {
                 roots.add(cert.clone()).map_err(Error::TlsConfig)?;
             }
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let provider = Arc::new(crypto_provider());
             let config = ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(Error::TlsConfig)?

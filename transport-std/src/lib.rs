@@ -11,6 +11,9 @@
     )
 )]
 
+/// lwa-core, the protocol core this crate drives: its types are the ones this crate takes and
+/// returns (`Session`, `Endpoint`, `Secret`, ...).
+#[doc(inline)]
 pub use lwa_core as core;
 
 pub mod client;

@@ -40,7 +40,7 @@ fn stored(refresh: &str, access: &str, expires_at: u64) -> StoredTokens {
     }
 }
 
-/// Issue 11.8: LWA usually keeps the refresh token; the session then asks for no store, and
+/// LWA usually keeps the refresh token; the session then asks for no store, and
 /// the driver saves the new access token (with its expiry) all the same.
 #[test]
 fn a_refresh_that_keeps_the_refresh_token_saves_the_new_access_token() {
@@ -74,7 +74,7 @@ fn a_refresh_that_keeps_the_refresh_token_saves_the_new_access_token() {
     assert_eq!(server.requests(), 2);
 }
 
-/// Issue 11.8: tokens of another client in the store are not used, and a one-shot refusal
+/// Tokens of another client in the store are not used, and a one-shot refusal
 /// leaves the store alone.
 #[test]
 fn another_clients_tokens_are_left_alone_and_a_refusal_stores_nothing() {
@@ -111,7 +111,7 @@ fn another_clients_tokens_are_left_alone_and_a_refusal_stores_nothing() {
     assert_eq!(server.requests(), 1);
 }
 
-/// Issue 11.8: the library's errors give no advice about the command.
+/// The library's errors give no advice about the command.
 #[test]
 fn library_errors_do_not_name_the_command() {
     let e = DriverError::<StoreError>::SignInRequired.to_string();

@@ -1,5 +1,5 @@
 //! Verified TLS 1.3 over a blocking stream ([`embedded_io::Read`] + [`embedded_io::Write`]);
-//! [`asynch`](super::asynch) (feature `async`) mirrors it. See the [`tls`](super) module for
+//! `asynch` (feature `async`) mirrors it. See the [`tls`](super) module for
 //! what is verified.
 
 use embedded_tls::{Aes128GcmSha256, TlsContext};

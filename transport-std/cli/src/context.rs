@@ -88,7 +88,7 @@ impl Ctx {
             builder = builder.add_ca_file(path)?;
         }
         if let Some(pem) = extra_ca_pem {
-            builder = builder.add_ca_pem(pem.as_bytes())?;
+            builder = builder.add_ca_pem(pem)?;
         }
         let store = match &g.store {
             Some(p) => p.clone(),

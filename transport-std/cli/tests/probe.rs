@@ -201,7 +201,7 @@ fn servers_a_device_cannot_talk_to_are_named_exactly() {
     let pki = Pki::with_chain(Chain::AmazonP256, "probe").unwrap();
     let anchors = pem_file(&dir, pki.ca_pem());
 
-    let origin = plain_server(&pki, ring::default_provider(), &[&TLS12]);
+    let origin = plain_server(&pki, lwa_std::client::crypto_provider(), &[&TLS12]);
     let (code, reason) = probe_refused(&origin, &anchors);
     assert_eq!(code, "no_tls13");
     assert!(reason.contains("alert protocol_version"), "{reason}");
@@ -212,7 +212,7 @@ fn servers_a_device_cannot_talk_to_are_named_exactly() {
 
     let no_p256 = rustls::crypto::CryptoProvider {
         kx_groups: vec![ring::kx_group::X25519],
-        ..ring::default_provider()
+        ..lwa_std::client::crypto_provider()
     };
     let origin = plain_server(&pki, no_p256, &[&TLS13]);
     let (code, reason) = probe_refused(&origin, &anchors);
@@ -227,7 +227,7 @@ fn servers_a_device_cannot_talk_to_are_named_exactly() {
             ring::cipher_suite::TLS13_AES_256_GCM_SHA384,
             ring::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
         ],
-        ..ring::default_provider()
+        ..lwa_std::client::crypto_provider()
     };
     let origin = plain_server(&pki, no_aes128, &[&TLS13]);
     let (code, reason) = probe_refused(&origin, &anchors);
@@ -243,7 +243,7 @@ fn servers_a_device_cannot_talk_to_are_named_exactly() {
         now - 400 * DAY,
         now - 30 * DAY,
         &["localhost"],
-        ring::default_provider(),
+        lwa_std::client::crypto_provider(),
         &[&TLS13],
     );
     let (code, reason) = probe_refused(&expired, &anchors);
@@ -258,7 +258,7 @@ fn servers_a_device_cannot_talk_to_are_named_exactly() {
         now - DAY,
         now + DAY,
         &["other.test"],
-        ring::default_provider(),
+        lwa_std::client::crypto_provider(),
         &[&TLS13],
     );
     let (code, reason) = probe_refused(&misnamed, &anchors);

@@ -70,6 +70,20 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
+/// The rustls crypto provider the look-alike serves with, *ring*'s, as lwa-std's client
+/// connects with (it builds with a C compiler alone); rustls 0.23.48 deprecates it for its
+/// lack of post-quantum key exchange, which a local test server does not need.
+///
+/// ```
+/// assert!(!lwa_mock::crypto_provider().kx_groups.is_empty());
+/// ```
+#[must_use]
+pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    // The one place the look-alike names the deprecated provider: see above.
+    #[allow(deprecated)]
+    rustls::crypto::ring::default_provider()
+}
+
 /// How the look-alike behaves.
 #[derive(Debug, Clone)]
 pub struct MockConfig {
@@ -78,8 +92,12 @@ pub struct MockConfig {
     /// The client secret, if the client is a confidential one. Refresh and code requests
     /// must then carry it (authorization codes with PKCE excepted).
     pub client_secret: Option<String>,
-    /// Access-token lifetime in seconds (LWA: 3600).
-    pub token_lifetime: u32,
+    /// The `expires_in` of every access token it hands out, in seconds (LWA's: 3600). A
+    /// session refreshes 10 minutes before expiry, but never sooner than
+    /// [`MIN_REFRESH_INTERVAL`](lwa_core::session::MIN_REFRESH_INTERVAL) (60 s) after the last
+    /// token arrived: with `expires_in: 20`, the next refresh comes 60 s after the last, once
+    /// the token has expired, and a test that waits for it waits that long.
+    pub expires_in: u32,
     /// Code-pair lifetime in seconds (LWA: 600).
     pub code_pair_lifetime: u32,
     /// Polling interval in seconds given with a code pair.
@@ -176,7 +194,7 @@ impl Default for MockConfig {
         Self {
             client_id: "amzn1.application-oa2-client.mock".into(),
             client_secret: None,
-            token_lifetime: 3600,
+            expires_in: 3600,
             code_pair_lifetime: 600,
             poll_interval: 5,
             rotate_refresh_tokens: false,
@@ -1041,7 +1059,7 @@ impl Pki {
     /// configuration fails.
     pub fn server_config(&self, names: &[&str]) -> Result<Arc<ServerConfig>, io::Error> {
         let (certs, key) = self.make_leaf(names, None)?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(crypto_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(io::Error::other)?
@@ -1702,7 +1720,7 @@ fn issue(shared: &Shared, keep_refresh: Option<&String>) -> (u16, String) {
         200,
         format!(
             r#"{{"access_token":"{access}","refresh_token":"{refresh}","token_type":"bearer","expires_in":{}}}"#,
-            shared.config.token_lifetime
+            shared.config.expires_in
         ),
     )
 }

@@ -244,7 +244,7 @@ fn expected(chain: Chain) -> (Summary, Vec<Summary>) {
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(lwa_mock::crypto_provider())
 }
 
 fn roots(anchor: &[u8]) -> Arc<RootCertStore> {

@@ -210,7 +210,7 @@ fn negotiates(
     suite: Option<u16>,
     group: Option<u16>,
 ) -> Option<(u16, u16, Option<u16>)> {
-    let ring = rustls::crypto::ring::default_provider();
+    let ring = lwa_std::client::crypto_provider();
     let provider = rustls::crypto::CryptoProvider {
         cipher_suites: ring
             .cipher_suites

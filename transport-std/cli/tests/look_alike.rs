@@ -52,7 +52,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(lwa_std::client::crypto_provider())
 }
 
 fn roots(ca_der: &[u8]) -> Arc<RootCertStore> {
@@ -255,7 +255,7 @@ fn the_rsa_chain_is_root_intermediate_leaf_and_the_server_sends_leaf_and_interme
     // The lwa client, trusting the root alone, talks to it: a refresh with a revoked token is
     // an OAuth answer, not a TLS failure.
     let client = Client::builder(&Endpoint::parse_origin(server.origin()).unwrap())
-        .add_ca_pem(server.ca_pem().unwrap().as_bytes())
+        .add_ca_pem(server.ca_pem().unwrap())
         .unwrap()
         .build()
         .unwrap();

@@ -1,4 +1,4 @@
-//! Issue 11, end to end: `lwa` as a person expects it (help, status and logout, errors that
+//! End to end: `lwa` as a person expects it (help, status and logout, errors that
 //! say what to do, JSON errors, empty environment variables, the look-alike's log and
 //! options, progress without a terminal), over real processes and loopback sockets.
 
@@ -53,7 +53,7 @@ fn utc(secs: u64) -> String {
     )
 }
 
-/// Issue 11.2: `lwa status` says whether the store is signed in, for which client, when the
+/// `lwa status` says whether the store is signed in, for which client, when the
 /// access token expires (local date and "in 47 min") and where the store is; `--json` too.
 #[test]
 fn status_shows_the_sign_in_readably_and_as_json() {
@@ -128,7 +128,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
     );
 }
 
-/// Issue 11.2: `lwa logout` forgets the stored tokens; a second one has nothing to do.
+/// `lwa logout` forgets the stored tokens; a second one has nothing to do.
 #[test]
 fn logout_forgets_the_stored_tokens() {
     let env = env_for("http://127.0.0.1:9");
@@ -152,7 +152,7 @@ fn logout_forgets_the_stored_tokens() {
     assert_eq!(env.run(&["status"]).status.code(), Some(2));
 }
 
-/// Issue 11.2: the demo shows the access token's expiry as a date and a span, not raw Unix
+/// The demo shows the access token's expiry as a date and a span, not raw Unix
 /// seconds.
 #[test]
 fn the_demo_shows_times_readably() {
@@ -196,7 +196,7 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// Issue 11.3: errors say what to do: a dead refresh token means signing in again, an
+/// Errors say what to do: a dead refresh token means signing in again, an
 /// unknown issuer names --ca-file, a refused connection names host and port, TLS spoken to
 /// a plain-HTTP port says so.
 #[test]
@@ -281,7 +281,7 @@ fn errors_say_what_to_do() {
     );
 }
 
-/// Issue 11.3: with --json, errors are one JSON object on stderr, usage errors included.
+/// With --json, errors are one JSON object on stderr, usage errors included.
 #[test]
 fn json_errors_are_json_on_stderr() {
     let env = env_for("http://127.0.0.1:9");
@@ -325,7 +325,7 @@ fn json_errors_are_json_on_stderr() {
     );
 }
 
-/// Issue 11.3: every command honours --json or refuses it; none drops it silently.
+/// Every command honours --json or refuses it; none drops it silently.
 #[test]
 fn json_is_honoured_or_refused_by_every_command() {
     let env = env_for("http://127.0.0.1:9");
@@ -355,7 +355,7 @@ fn json_is_honoured_or_refused_by_every_command() {
     }
 }
 
-/// Issue 11.4: a variable set but empty counts as unset: `LWA_STORE=` no longer makes every
+/// A variable set but empty counts as unset: `LWA_STORE=` no longer makes every
 /// command fail, even with --store, and each variable empty gives what it gives unset.
 #[test]
 fn empty_environment_variables_count_as_unset() {
@@ -549,13 +549,12 @@ fn https_get(url: &str, ca_file: &str) -> String {
     let cert: rustls::pki_types::CertificateDer<'static> =
         rustls::pki_types::pem::PemObject::from_pem_slice(&pem).unwrap();
     roots.add(cert).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(lwa_std::client::crypto_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     let conn =
         rustls::ClientConnection::new(Arc::new(config), "localhost".try_into().unwrap()).unwrap();
     let tcp = std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
@@ -581,7 +580,7 @@ impl Drop for Running {
     }
 }
 
-/// Issue 11.5: `lwa mock-server --tls` with its own client ID and secret: the other
+/// `lwa mock-server --tls` with its own client ID and secret: the other
 /// commands work against it with them (and fail with another secret), it logs one line
 /// per request without secrets, its printed approve command names the CA file it wrote,
 /// and that file is gone after it stops.
@@ -723,7 +722,7 @@ fn the_mock_server_takes_a_client_logs_requests_and_its_approve_command_works() 
     assert!(!std::path::Path::new(&ca).exists(), "{ca} left behind");
 }
 
-/// Issue 11.5: a PKCE code verifier shorter than 43 or longer than 128 characters is
+/// A PKCE code verifier shorter than 43 or longer than 128 characters is
 /// refused before anything is sent.
 #[test]
 fn a_code_verifier_of_the_wrong_length_is_refused_before_sending() {
@@ -754,7 +753,7 @@ fn a_code_verifier_of_the_wrong_length_is_refused_before_sending() {
     assert_eq!(server.requests(), 0);
 }
 
-/// Issue 11.6: device-login with stderr not a terminal prints the code once, no QR code
+/// Device-login with stderr not a terminal prints the code once, no QR code
 /// and no carriage returns, and a progress line every `--progress-every` seconds.
 #[test]
 fn device_login_without_a_terminal_shows_the_code_once_then_progress_lines() {

@@ -267,7 +267,7 @@ fn trickling_tls_answer_server(pace: Duration) -> (u16, Pki) {
     })
 }
 
-/// Issue 10.1: a handshake trickled one byte at a time ends by the exchange deadline, not
+/// A handshake trickled one byte at a time ends by the exchange deadline, not
 /// after the whole flight (minutes at this pace).
 #[test]
 fn a_trickled_tls_handshake_ends_by_the_exchange_deadline() {
@@ -291,7 +291,7 @@ fn refresh_times_out_by_the_deadline(port: u16, pki: &Pki) {
     assert_eq!(env.store_bytes(), before);
 }
 
-/// Issue 10.1: over TLS, an answer trickled one byte at a time ends by the exchange
+/// Over TLS, an answer trickled one byte at a time ends by the exchange
 /// deadline too (rustls waits for a whole record, read by read).
 #[test]
 fn a_trickled_tls_answer_ends_by_the_exchange_deadline() {
@@ -299,7 +299,7 @@ fn a_trickled_tls_answer_ends_by_the_exchange_deadline() {
     refresh_times_out_by_the_deadline(port, &pki);
 }
 
-/// Issue 10.2: while another process holds the lock (as a refresh stuck on a slow server
+/// While another process holds the lock (as a refresh stuck on a slow server
 /// does), `lwa token` with a valid stored token answers at once.
 #[test]
 fn a_valid_stored_token_is_served_while_another_process_holds_the_lock() {
@@ -313,7 +313,7 @@ fn a_valid_stored_token_is_served_while_another_process_holds_the_lock() {
     assert!(took < Duration::from_secs(3), "took {took:?}");
 }
 
-/// Issue 10.2: waiting for the lock is bounded, and the message says why it gave up.
+/// Waiting for the lock is bounded, and the message says why it gave up.
 #[test]
 fn waiting_for_the_lock_is_bounded_with_a_clear_message() {
     let env = env_for("http://127.0.0.1:9", None);
@@ -332,7 +332,7 @@ fn waiting_for_the_lock_is_bounded_with_a_clear_message() {
     assert_eq!(env.store_bytes(), before);
 }
 
-/// Issue 10.2: a store in a directory the user cannot write to (a read-only mount, a store
+/// A store in a directory the user cannot write to (a read-only mount, a store
 /// provisioned by an administrator) still serves its valid token.
 #[test]
 fn reading_the_store_needs_no_write_access_to_its_directory() {
@@ -427,7 +427,7 @@ fn temp_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Issue 10.4: a writer killed between writing its temporary file and renaming it leaves
+/// A writer killed between writing its temporary file and renaming it leaves
 /// tokens in that file; the next lwa that takes the lock deletes it, even one that then
 /// fails.
 #[test]
@@ -456,7 +456,7 @@ fn temporary_files_left_by_killed_writers_are_deleted_by_the_next_lwa() {
     assert_eq!(temp_files(env.dir.path()), Vec::<PathBuf>::new());
 }
 
-/// Issue 10.5: an error about the store says what is wrong and where, never what the file
+/// An error about the store says what is wrong and where, never what the file
 /// holds (a member of the wrong type used to be quoted, token and all).
 #[test]
 fn store_errors_never_echo_the_store() {
@@ -542,7 +542,7 @@ fn assert_no_terminal_controls(text: &str) {
     assert!(bad.is_empty(), "{bad:?} in {text:?}");
 }
 
-/// Issue 10.8: an `error_description` with ESC, BEL and CR/LF reaches the terminal escaped:
+/// An `error_description` with ESC, BEL and CR/LF reaches the terminal escaped:
 /// no title change, no cleared screen, no forged `lwa:` line.
 #[test]
 fn server_text_is_escaped_before_it_reaches_the_terminal() {
@@ -593,7 +593,7 @@ fn server_text_is_escaped_before_it_reaches_the_terminal() {
     assert_eq!(env.store_bytes(), before);
 }
 
-/// Issue 10.9: in a world-writable directory, a planted `tokens.json.lock` symbolic link
+/// In a world-writable directory, a planted `tokens.json.lock` symbolic link
 /// does not make lwa create (or lock) the link's target.
 #[test]
 fn a_planted_lock_symlink_is_not_followed() {
@@ -615,7 +615,7 @@ fn a_planted_lock_symlink_is_not_followed() {
     }
 }
 
-/// Issue 10.9: a store that is not a regular file is refused at once: a FIFO (which hung
+/// A store that is not a regular file is refused at once: a FIFO (which hung
 /// forever), a device, a symbolic link; and a store larger than any token store is not
 /// read.
 #[test]
@@ -693,7 +693,7 @@ fn run_with_broken_output(command: &mut Command, full: bool, stderr_closed: bool
         .unwrap()
 }
 
-/// Issue 10.11: a closed or full stdout is reported with exit 3, after the new tokens are
+/// A closed or full stdout is reported with exit 3, after the new tokens are
 /// saved, and never panics (exit 101); a closed stderr does not panic either.
 #[test]
 fn a_closed_or_full_stdout_exits_3_after_the_store_is_saved() {
@@ -775,7 +775,7 @@ fn non_loopback_address() -> std::net::IpAddr {
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
-/// Issue 10.7: `http://evil.localhost` is allowed by name, but when the name resolves to
+/// `http://evil.localhost` is allowed by name, but when the name resolves to
 /// an address that is not loopback nothing is sent there: no client secret, no refresh
 /// token in clear text.
 #[test]
@@ -813,7 +813,7 @@ fn plain_http_goes_to_loopback_addresses_only() {
     assert_exit(&o, 2, &format!("the host resolved to {ip}: refused"));
 }
 
-/// Issue 10.6: the refresh token, the authorization code and the code verifier reach lwa
+/// The refresh token, the authorization code and the code verifier reach lwa
 /// through stdin (`-`) or the environment, never through its arguments (which `ps` shows
 /// to every user), and `--help` says so.
 #[test]
@@ -879,7 +879,7 @@ fn secrets_come_through_stdin_or_the_environment() {
     assert!(help.contains("LWA_REFRESH_TOKEN"), "{help}");
 }
 
-/// Issue 10.6: a token typed where no argument belongs is not echoed in the usage error.
+/// A token typed where no argument belongs is not echoed in the usage error.
 #[test]
 fn a_stray_token_is_not_echoed_in_the_usage_error() {
     let env = env_for("http://127.0.0.1:9", None);
@@ -902,7 +902,7 @@ fn a_stray_token_is_not_echoed_in_the_usage_error() {
     assert_exit(&o, 2, "a similar argument exists: --refresh-token");
 }
 
-/// Issue 10.3: with the network down, device-login does not retry forever: it stops with
+/// With the network down, device-login does not retry forever: it stops with
 /// exit 3 when no code can be had...
 #[test]
 fn device_login_stops_when_no_code_can_be_had() {
@@ -966,7 +966,7 @@ fn children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// Issue 10.3: Ctrl-C during device-login's countdown (on a terminal) ends the countdown
+/// Ctrl-C during device-login's countdown (on a terminal) ends the countdown
 /// line, so the shell's prompt does not land on it, and lwa dies of the signal.
 #[test]
 fn ctrl_c_ends_the_countdown_line() {
@@ -1044,7 +1044,7 @@ fn ctrl_c_ends_the_countdown_line() {
     assert_eq!(status.code(), Some(130), "{text}");
 }
 
-/// Issue 10.10: root refreshing a user's store keeps the user's ownership and mode 0600 (of
+/// Root refreshing a user's store keeps the user's ownership and mode 0600 (of
 /// the store and of the lock file it creates); a user rewriting a store someone else owns
 /// is refused and leaves it as it was. Needs root to set up; skipped otherwise.
 #[test]
@@ -1217,7 +1217,7 @@ fn killed_writers_tear_lose_and_leave_nothing() {
 }
 
 /// The full kill test: `LWA_KILL_RUNS` (default 1000) writers killed at random points.
-/// `cargo test -p lwa-std --test hardening -- --ignored killed_writers --nocapture`
+/// `cargo test -p lwa-cli --test robustness -- --ignored killed_writers --nocapture`
 #[test]
 #[ignore = "about a minute; the CI runs the 100-kill version"]
 fn killed_writers_tear_lose_and_leave_nothing_1000() {
@@ -1234,7 +1234,7 @@ fn killed_writers_tear_lose_and_leave_nothing_1000() {
     );
 }
 
-/// Issue 10.1: a name server that never answers cannot hold an exchange past its deadline
+/// A name server that never answers cannot hold an exchange past its deadline
 /// either. lwa runs in a mount namespace whose `/etc/resolv.conf` names a silent server on a
 /// loopback address; skipped where that cannot be set up (no mount namespace, or port 53
 /// not ours to bind).

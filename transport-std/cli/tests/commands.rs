@@ -805,13 +805,11 @@ fn the_mock_server_command_serves_the_other_commands() {
         let cert: rustls::pki_types::CertificateDer<'static> =
             rustls::pki_types::pem::PemObject::from_pem_slice(ca.as_bytes()).unwrap();
         roots.add(cert).unwrap();
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth()
+        rustls::ClientConfig::builder_with_provider(Arc::new(lwa_std::client::crypto_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth()
     };
     let conn =
         rustls::ClientConnection::new(Arc::new(tls), "localhost".try_into().unwrap()).unwrap();
