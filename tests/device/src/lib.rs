@@ -26,8 +26,8 @@ use static_cell::{ConstStaticCell, StaticCell};
 use crate::net::{Connector, READ_RECORD_LEN, WRITE_RECORD_LEN};
 use crate::wire::Wire;
 use lwa_embedded::flash::{AsyncFlashStore, FlashError, FlashStore};
-use lwa_test_support::flash::{PowerCut, RamFlash};
 use lwa_embedded::tls::{CertificateDer, TrustAnchor, anchor_from_der};
+use lwa_test_support::flash::{PowerCut, RamFlash};
 
 /// Reports where a panic happened and exits QEMU with a failure. The message is not
 /// formatted: formatting panic messages links 4 KiB of `core::fmt` (char escapes, Unicode
