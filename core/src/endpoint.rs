@@ -274,6 +274,37 @@ impl<'a> Endpoint<'a> {
     }
 }
 
+/// The origin, `scheme://host[:port]`: the scheme and host in lower case, IPv6 in brackets,
+/// the port only when it is not the scheme's default. Two endpoints that reach the same
+/// server print the same text, and [`Endpoint::parse_origin`] reads it back.
+///
+/// ```
+/// use lwa_core::endpoint::{Endpoint, Region};
+/// assert_eq!(Endpoint::region(Region::Eu).to_string(), "https://api.amazon.co.uk");
+/// let e = Endpoint::parse_origin("HTTP://LocalHost:8080/").unwrap();
+/// assert_eq!(e.to_string(), "http://localhost:8080");
+/// assert_eq!(Endpoint::parse_origin("https://[::1]:443").unwrap().to_string(), "https://[::1]");
+/// ```
+impl core::fmt::Display for Endpoint<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write as _;
+        f.write_str(if self.tls { "https://" } else { "http://" })?;
+        if self.ipv6 {
+            f.write_char('[')?;
+        }
+        for c in self.host.chars() {
+            f.write_char(c.to_ascii_lowercase())?;
+        }
+        if self.ipv6 {
+            f.write_char(']')?;
+        }
+        if !self.authority_is_default_port() {
+            write!(f, ":{}", self.port)?;
+        }
+        Ok(())
+    }
+}
+
 fn parse_port(p: &str) -> Result<u16, EndpointError> {
     if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
         return Err(EndpointError::InvalidPort);

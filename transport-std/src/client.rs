@@ -110,6 +110,8 @@ pub enum Error {
     Tls(rustls::Error),
     /// Reading or writing failed.
     Io(io::Error),
+    /// Plain `http://` reached a server that answered in TLS (a TLS port): use `https://`.
+    TlsAnswer,
     /// The answer was broken, too large, a redirect, or an error page.
     Exchange(ExchangeError),
 }
@@ -168,6 +170,9 @@ impl fmt::Display for Error {
             Self::Timeout => f.write_str("timed out"),
             Self::Tls(e) => write!(f, "TLS: {e}"),
             Self::Io(e) => write!(f, "connection: {e}"),
+            Self::TlsAnswer => {
+                f.write_str("the server answered in TLS, not plain HTTP: use an https:// endpoint")
+            }
             Self::Exchange(e) => write!(f, "response: {e}"),
         }
     }
@@ -182,7 +187,7 @@ impl std::error::Error for Error {
             Self::TlsConfig(e) | Self::Tls(e) => Some(e),
             Self::Request(e) => Some(e),
             Self::Exchange(e) => Some(e),
-            Self::Timeout | Self::NotLoopback(_) => None,
+            Self::Timeout | Self::NotLoopback(_) | Self::TlsAnswer => None,
         }
     }
 }
@@ -589,6 +594,7 @@ impl Client {
             .and_then(|()| conn.flush())
             .map_err(|e| io_error(e, deadline))?;
         let mut rx = exchange.handle_sent();
+        let mut first = self.tls.is_none();
         loop {
             let space = rx.read_buf().map_err(Error::Exchange)?;
             let n = match conn.read(space) {
@@ -602,6 +608,10 @@ impl Client {
             if n == 0 {
                 return rx.handle_eof().map_err(Error::Exchange);
             }
+            if first && space.get(..n).is_some_and(is_tls_record) {
+                return Err(Error::TlsAnswer);
+            }
+            first = false;
             match rx.handle_read(n).map_err(Error::Exchange)? {
                 Step::NeedMore(next) => rx = next,
                 Step::Done(outcome) => return Ok(outcome),
@@ -633,6 +643,12 @@ impl Client {
         }
         Ok(Connection::Tls(Box::new(stream)))
     }
+}
+
+/// Whether `bytes`, the first a plain-HTTP exchange read, begin a TLS record: an alert or a
+/// handshake (content type 21 or 22) of version 3.x, which no HTTP/1.x status line does.
+fn is_tls_record(bytes: &[u8]) -> bool {
+    matches!(bytes, [0x15 | 0x16, 0x03, ..])
 }
 
 /// Sorts an I/O error: timeouts, TLS errors carried inside I/O errors, the rest.

@@ -210,6 +210,8 @@ impl<'c> Driver<'c, SessionStore> {
     ///     refresh_token: "Atzr|stored".into(),
     ///     token_type: "bearer".into(),
     ///     expires_at: in_an_hour,
+    ///     origin: None,
+    ///     ca_file: None,
     /// }).unwrap();
     /// // Nothing listens on port 9, and nothing needs to: the stored token is good.
     /// let client = Client::new(&Endpoint::parse_origin("http://127.0.0.1:9").unwrap()).unwrap();
@@ -249,12 +251,49 @@ impl<'c> Driver<'c, SessionStore> {
         Self::restored(client, config, store, restore)
     }
 
+    /// As [`open`](Self::open), over a [`SessionStore`] made by hand: one that holds its
+    /// lock ([`SessionStore::locked`]) or records a CA file with the tokens
+    /// ([`SessionStore::with_ca_file`]). The tokens are recorded as issued by the client's
+    /// endpoint unless the store names another issuer.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    ///
+    /// ```
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::Endpoint;
+    /// use lwa_std::core::session::Config;
+    /// use lwa_std::driver::{Driver, Restore};
+    /// use lwa_std::store::{FileStore, SessionStore};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let file = FileStore::new(dir.path().join("tokens.json"));
+    /// let store = SessionStore::new(file, "c").with_ca_file(Some("/etc/lwa/ca.pem".into()));
+    /// let client = Client::new(&Endpoint::parse_origin("http://127.0.0.1:9").unwrap()).unwrap();
+    /// let driver = Driver::open_with(client, Config::new("c"), store, Restore::Tokens).unwrap();
+    /// assert_eq!(driver.store().issuer(), Some("http://127.0.0.1:9"));
+    /// ```
+    pub fn open_with(
+        client: Client,
+        config: Config<'c>,
+        store: SessionStore,
+        restore: Restore,
+    ) -> Result<Self, DriverError<StoreError>> {
+        Self::restored(client, config, store, restore)
+    }
+
     fn restored(
         client: Client,
         config: Config<'c>,
         store: SessionStore,
         restore: Restore,
     ) -> Result<Self, DriverError<StoreError>> {
+        let store = if store.issuer().is_none() {
+            let origin = client.endpoint().to_string();
+            store.issued_by(origin)
+        } else {
+            store
+        };
         let stored = match restore {
             Restore::Nothing => None,
             Restore::Tokens | Restore::RefreshToken => store.load().map_err(DriverError::Store)?,

@@ -36,6 +36,8 @@
 //!     refresh_token: "Atzr|r".into(),
 //!     token_type: "bearer".into(),
 //!     expires_at: 1_764_003_600,
+//!     origin: Some("https://api.amazon.com".into()),
+//!     ca_file: None,
 //! };
 //! store.save(&tokens).unwrap();
 //! assert_eq!(store.load().unwrap(), Some(tokens));
@@ -64,6 +66,14 @@ pub struct StoredTokens {
     pub token_type: String,
     /// When the access token expires, in Unix seconds.
     pub expires_at: u64,
+    /// The origin that issued the tokens (`https://api.amazon.com`), where the refresh
+    /// token may be sent; `None` in stores written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The CA certificates (PEM) that had to be trusted to reach [`origin`](Self::origin),
+    /// if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for StoredTokens {
@@ -74,6 +84,8 @@ impl fmt::Debug for StoredTokens {
             .field("refresh_token", &"***")
             .field("token_type", &self.token_type)
             .field("expires_at", &self.expires_at)
+            .field("origin", &self.origin)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -675,6 +687,10 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 pub struct SessionStore {
     store: FileStore,
     client_id: String,
+    /// Written with the tokens as [`StoredTokens::origin`].
+    issuer: Option<String>,
+    /// Written with the tokens as [`StoredTokens::ca_file`].
+    ca_file: Option<PathBuf>,
     unix_origin: SystemTime,
     /// The store's lock, when held from the start ([`SessionStore::locked`]).
     held: Option<File>,
@@ -687,9 +703,53 @@ impl SessionStore {
         Self {
             store,
             client_id: client_id.into(),
+            issuer: None,
+            ca_file: None,
             unix_origin: SystemTime::now(),
             held: None,
         }
+    }
+
+    /// Records `origin` as the issuer of the tokens this store writes
+    /// ([`StoredTokens::origin`]); [`Driver::open`](crate::driver::Driver::open) records the
+    /// client's endpoint.
+    ///
+    /// ```
+    /// use lwa_std::store::{FileStore, SessionStore};
+    ///
+    /// let store = SessionStore::new(FileStore::new("unused.json"), "c").issued_by("https://api.amazon.com");
+    /// assert_eq!(store.issuer(), Some("https://api.amazon.com"));
+    /// ```
+    #[must_use]
+    pub fn issued_by(mut self, origin: impl Into<String>) -> Self {
+        self.issuer = Some(origin.into());
+        self
+    }
+
+    /// Records the CA file needed to reach the issuer ([`StoredTokens::ca_file`]).
+    ///
+    /// ```
+    /// use lwa_std::store::{FileStore, SessionStore};
+    ///
+    /// let store = SessionStore::new(FileStore::new("unused.json"), "c").with_ca_file(Some("/etc/lwa/ca.pem".into()));
+    /// assert_eq!(store.ca_file(), Some(std::path::Path::new("/etc/lwa/ca.pem")));
+    /// ```
+    #[must_use]
+    pub fn with_ca_file(mut self, path: Option<PathBuf>) -> Self {
+        self.ca_file = path;
+        self
+    }
+
+    /// The issuer written with the tokens.
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The CA file written with the tokens.
+    #[must_use]
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
     }
 
     /// A session store that takes the file's lock now and holds it until dropped: a
@@ -773,6 +833,8 @@ impl TokenStore for SessionStore {
             refresh_token: tokens.refresh_token.expose().to_owned(),
             token_type: "bearer".into(),
             expires_at,
+            origin: self.issuer.clone(),
+            ca_file: self.ca_file.clone(),
         };
         if self.held.is_some() {
             write_store(&self.store, &tokens)
@@ -801,6 +863,8 @@ mod tests {
             refresh_token: format!("Atzr|{n}"),
             token_type: "bearer".into(),
             expires_at: 1_764_000_000 + u64::from(n),
+            origin: None,
+            ca_file: None,
         }
     }
 

@@ -37,6 +37,8 @@ fn stored(refresh: &str, access: &str, expires_at: u64) -> StoredTokens {
         refresh_token: refresh.into(),
         token_type: "bearer".into(),
         expires_at,
+        origin: None,
+        ca_file: None,
     }
 }
 

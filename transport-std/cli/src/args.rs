@@ -20,25 +20,34 @@ pub(crate) struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub(crate) struct Global {
-    /// LWA region.
-    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = RegionArg::Na)]
-    pub(crate) region: RegionArg,
-    /// Origin overriding the region, scheme://host[:port]; http:// only for loopback hosts.
+    /// LWA region [default: the store's origin for a stored token, else na].
+    #[arg(long, global = true, help_heading = "Global options", value_enum)]
+    pub(crate) region: Option<RegionArg>,
+    /// Origin overriding the region, scheme://host[:port]; http:// only for loopback hosts
+    /// [default: $LWA_ENDPOINT, else the store's origin for a stored token].
     #[arg(
         long,
         global = true,
         help_heading = "Global options",
-        value_name = "ORIGIN"
+        value_name = "ORIGIN",
+        env = "LWA_ENDPOINT"
     )]
     pub(crate) endpoint: Option<String>,
-    /// Extra trusted CA certificates (PEM).
+    /// Extra trusted CA certificates (PEM) [default: $LWA_CA_FILE, else the one recorded
+    /// with the stored tokens].
     #[arg(
         long,
         global = true,
         help_heading = "Global options",
-        value_name = "PEM"
+        value_name = "PEM",
+        env = "LWA_CA_FILE"
     )]
     pub(crate) ca_file: Option<PathBuf>,
+    /// Send the stored refresh token to another origin than the one that issued it (the
+    /// store records it): without this, a --region or --endpoint that names another origin
+    /// is refused.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub(crate) allow_other_origin: bool,
     /// Connect, read and write timeout in seconds.
     #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -79,12 +88,29 @@ pub(crate) struct Global {
         help_heading = "Global options",
         value_name = "SECRET",
         env = "LWA_CLIENT_SECRET",
-        hide_env_values = true
+        hide_env_values = true,
+        allow_hyphen_values = true
     )]
     pub(crate) client_secret: Option<String>,
     /// Print the result as one JSON object on stdout.
     #[arg(long, global = true, help_heading = "Global options")]
     pub(crate) json: bool,
+}
+
+/// An environment variable's name as shells take it: a letter or `_`, then letters,
+/// digits and `_`.
+fn env_name(name: &str) -> Result<String, crate::text::Invalid> {
+    let mut bytes = name.bytes();
+    let first = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+    if first && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') && name.len() <= 64 {
+        Ok(name.to_owned())
+    } else {
+        Err(crate::text::Invalid(
+            "a variable name is a letter or _, then letters, digits and _",
+        ))
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -100,13 +126,23 @@ pub(crate) enum Command {
     Exchange {
         /// The authorization code; `-` reads it from stdin (arguments are visible to every
         /// user through `ps`; stdin and the environment are not).
-        #[arg(long, env = "LWA_CODE", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "LWA_CODE",
+            hide_env_values = true,
+            allow_hyphen_values = true
+        )]
         code: String,
         /// The redirect URI of the authorization request.
         #[arg(long)]
         redirect_uri: String,
         /// PKCE code verifier (public clients without a secret); `-` reads it from stdin.
-        #[arg(long, env = "LWA_CODE_VERIFIER", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "LWA_CODE_VERIFIER",
+            hide_env_values = true,
+            allow_hyphen_values = true
+        )]
         code_verifier: Option<String>,
     },
     /// Refresh the access token and save the tokens.
@@ -114,11 +150,49 @@ pub(crate) enum Command {
         /// Refresh token to use instead of the stored one; `-` reads it from stdin
         /// (arguments are visible to every user through `ps`; stdin and the environment
         /// are not).
-        #[arg(long, env = "LWA_REFRESH_TOKEN", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "LWA_REFRESH_TOKEN",
+            hide_env_values = true,
+            allow_hyphen_values = true
+        )]
         refresh_token: Option<String>,
     },
-    /// Print a valid access token, refreshing first only if it expires within 10 minutes.
-    Token,
+    /// Print a valid access token, refreshing first only if it expires within 10 minutes
+    /// (or --min-valid).
+    Token {
+        /// Refresh first if the stored token expires within DURATION (90s, 10m, 1h30m; at
+        /// most 24h) [default: 10m].
+        #[arg(long, value_name = "DURATION", value_parser = crate::text::parse_span)]
+        min_valid: Option<std::time::Duration>,
+    },
+    /// Run a command with a valid access token in its environment.
+    ///
+    /// The token (valid for at least --min-valid) is in LWA_ACCESS_TOKEN, or the variable
+    /// --env-name names, never on a command line; lwa's own secrets (LWA_CLIENT_SECRET,
+    /// LWA_REFRESH_TOKEN, LWA_CODE, LWA_CODE_VERIFIER) are removed from it. lwa becomes
+    /// the command (exec), so its exit status is the command's; 127 when it is not found,
+    /// 126 when it cannot be run.
+    #[command(
+        after_help = "Example: lwa exec -- sh -c 'curl -H \"Authorization: Bearer $LWA_ACCESS_TOKEN\" https://api.amazonalexa.com/v1/...'"
+    )]
+    Exec {
+        /// Refresh first if the stored token expires within DURATION (90s, 10m, 1h30m; at
+        /// most 24h) [default: 10m].
+        #[arg(long, value_name = "DURATION", value_parser = crate::text::parse_span)]
+        min_valid: Option<std::time::Duration>,
+        /// The variable that carries the token.
+        #[arg(long, value_name = "NAME", default_value = "LWA_ACCESS_TOKEN", value_parser = env_name)]
+        env_name: String,
+        /// The command and its arguments (after `--`).
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "COMMAND"
+        )]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Sign in by code-based linking: show a code, wait for the user, save the tokens.
     DeviceLogin {
         /// AVS product ID.
@@ -144,7 +218,7 @@ pub(crate) enum Command {
     /// Say whether the store holds a sign-in, for which client, until when.
     ///
     /// Prints the client ID, when the access token expires (a local date and "in 47 min")
-    /// and the store's path; exit 0 when signed in, 2 when not. Nothing is sent.
+    /// and the store's path; exit 0 when signed in, 1 when not. Nothing is sent.
     Status,
     /// Forget the stored tokens (delete the store).
     ///
@@ -248,6 +322,7 @@ pub(crate) enum Opt {
     Region,
     Endpoint,
     CaFile,
+    AllowOtherOrigin,
     Timeout,
     ExchangeTimeout,
     LockTimeout,
@@ -259,10 +334,11 @@ pub(crate) enum Opt {
 
 impl Opt {
     /// Every global option.
-    pub(crate) const ALL: [Self; 10] = [
+    pub(crate) const ALL: [Self; 11] = [
         Self::Region,
         Self::Endpoint,
         Self::CaFile,
+        Self::AllowOtherOrigin,
         Self::Timeout,
         Self::ExchangeTimeout,
         Self::LockTimeout,
@@ -278,6 +354,7 @@ impl Opt {
             Self::Region => "region",
             Self::Endpoint => "endpoint",
             Self::CaFile => "ca_file",
+            Self::AllowOtherOrigin => "allow_other_origin",
             Self::Timeout => "timeout",
             Self::ExchangeTimeout => "exchange_timeout",
             Self::LockTimeout => "lock_timeout",
@@ -293,8 +370,8 @@ impl Opt {
 /// that one alias or wrapper with the same options serves every subcommand).
 pub(crate) fn uses(name: &str) -> &'static [Opt] {
     use Opt::{
-        ClientId, ClientSecret, Endpoint, ExchangeTimeout, Json, LockTimeout, Region, Store,
-        Timeout,
+        CaFile, ClientId, ClientSecret, Endpoint, ExchangeTimeout, Json, LockTimeout, Region,
+        Store, Timeout,
     };
     match name {
         "status" => &[Store, Json],
@@ -305,7 +382,20 @@ pub(crate) fn uses(name: &str) -> &'static [Opt] {
         "mock-server" => &[ClientId, ClientSecret],
         // Without JSON output: --json is refused there (see `commands::run`).
         "demo" => &[],
-        // exchange, refresh, token, device-login.
+        // A new sign-in goes where the options say: no stored token to protect.
+        "exchange" | "device-login" => &[
+            Region,
+            Endpoint,
+            CaFile,
+            Timeout,
+            ExchangeTimeout,
+            LockTimeout,
+            Store,
+            ClientId,
+            ClientSecret,
+            Json,
+        ],
+        // refresh, token, exec.
         _ => &Opt::ALL,
     }
 }
@@ -367,7 +457,7 @@ mod tests {
     fn every_subcommand_says_what_it_uses() {
         let cmd = command();
         let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
-        assert_eq!(names.len(), 11, "{names:?}");
+        assert_eq!(names.len(), 12, "{names:?}");
         for name in ["status", "logout", "pkce", "probe", "mock-server", "demo"] {
             assert!(names.contains(&name), "{name}");
             assert!(uses(name).len() < Opt::ALL.len(), "{name}");

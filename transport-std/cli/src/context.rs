@@ -14,8 +14,8 @@ use zeroize::Zeroizing;
 
 use crate::args::{Cli, Command, Global, RegionArg};
 use crate::fail::{Fail, store_failure};
-use crate::output::printable;
-use crate::text::{local_time, span};
+use crate::output::{escaped, printable};
+use crate::text::{local_time, rfc3339, span};
 
 /// The most text read from stdin for a secret given as `-`.
 const MAX_STDIN_SECRET: u64 = 16 * 1024;
@@ -72,31 +72,49 @@ pub(crate) fn secret_from_stdin(cli: &mut Cli) -> Result<(), Fail> {
 pub(crate) struct Ctx {
     pub(crate) client: Client,
     pub(crate) store: FileStore,
+    /// The CA file the client trusts besides the public roots, absolute: recorded with the
+    /// tokens it gets.
+    pub(crate) ca_file: Option<PathBuf>,
     pub(crate) client_id: Option<String>,
     pub(crate) client_secret: Option<String>,
     pub(crate) json: bool,
 }
 
+/// What a subcommand sends, which decides where it may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sends {
+    /// A new sign-in (a code, a device code, a refresh token given on the command line):
+    /// to the origin the options name.
+    NewSignIn,
+    /// The stored refresh token: to the origin that issued it unless the options name
+    /// another and `--allow-other-origin` says so.
+    StoredToken,
+}
+
 impl Ctx {
-    pub(crate) fn new(g: &Global, extra_ca_pem: Option<&str>) -> Result<Self, Fail> {
-        let endpoint = endpoint_of(g)?;
+    pub(crate) fn new(g: &Global, extra_ca_pem: Option<&str>, sends: Sends) -> Result<Self, Fail> {
+        let store = store_of(g)?;
+        let stored = match sends {
+            Sends::NewSignIn => None,
+            Sends::StoredToken => store.load()?,
+        };
+        let (origin, ca_file) = target(g, stored.as_ref())?;
+        let endpoint = Endpoint::parse_origin(&origin)
+            .map_err(|e| Fail::Config(format!("--endpoint {origin}: {e}")))?;
         let mut builder = Client::builder(&endpoint)
             .timeout(Duration::from_secs(g.timeout))
             .exchange_timeout(Duration::from_secs(g.exchange_timeout))
             .user_agent(concat!("lwa/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &g.ca_file {
+        if let Some(path) = &ca_file {
             builder = builder.add_ca_file(path)?;
         }
         if let Some(pem) = extra_ca_pem {
             builder = builder.add_ca_pem(pem)?;
         }
-        let store = match &g.store {
-            Some(p) => p.clone(),
-            None => default_store()?,
-        };
         Ok(Self {
             client: builder.build()?,
-            store: FileStore::new(store).lock_timeout(Duration::from_secs(g.lock_timeout)),
+            store,
+            ca_file,
             client_id: g.client_id.clone().filter(|s| !s.is_empty()),
             client_secret: g.client_secret.clone().filter(|s| !s.is_empty()),
             json: g.json,
@@ -126,17 +144,64 @@ impl Ctx {
     }
 }
 
-/// The endpoint the options name: `--endpoint`, else the region's.
+/// The endpoint the options name: `--endpoint` (or `LWA_ENDPOINT`), else the region's
+/// (`na` when none is given).
 pub(crate) fn endpoint_of(g: &Global) -> Result<Endpoint<'_>, Fail> {
     match &g.endpoint {
         Some(origin) => Endpoint::parse_origin(origin)
             .map_err(|e| Fail::Config(format!("--endpoint {origin}: {e}"))),
-        None => Ok(Endpoint::region(match g.region {
+        None => Ok(Endpoint::region(match g.region.unwrap_or(RegionArg::Na) {
             RegionArg::Na => Region::Na,
             RegionArg::Eu => Region::Eu,
             RegionArg::Fe => Region::Fe,
         })),
     }
+}
+
+/// Where the requests go and which CA file is trusted: what the options name, else, for a
+/// stored refresh token, the origin and CA file recorded with it. A stored token is never
+/// sent to another origin than the one that issued it unless `--allow-other-origin` says so.
+fn target(g: &Global, stored: Option<&StoredTokens>) -> Result<(String, Option<PathBuf>), Fail> {
+    let named = endpoint_of(g)?.to_string();
+    let explicit = g.endpoint.is_some() || g.region.is_some();
+    let issuer = stored
+        .filter(|s| !s.refresh_token.is_empty())
+        .and_then(|s| s.origin.as_deref())
+        .map(|o| {
+            Endpoint::parse_origin(o)
+                .map(|e| e.to_string())
+                .map_err(|e| {
+                    Fail::Config(format!(
+                        "the store records an origin that is not one ({e}): {}",
+                        escaped(o)
+                    ))
+                })
+        })
+        .transpose()?;
+    let origin = match &issuer {
+        Some(issuer) if !explicit => issuer.clone(),
+        Some(issuer) if *issuer != named && !g.allow_other_origin => {
+            return Err(Fail::Config(format!(
+                "the stored tokens were issued by {issuer}, and this would send the refresh \
+                 token to {named}: drop --endpoint/--region (and LWA_ENDPOINT) to use {issuer}, \
+                 or pass --allow-other-origin if {named} should get it"
+            )));
+        }
+        _ => named,
+    };
+    let ca_file = match &g.ca_file {
+        Some(path) => Some(absolute(path)?),
+        None => stored
+            .filter(|_| issuer.as_deref() == Some(origin.as_str()))
+            .and_then(|s| s.ca_file.clone()),
+    };
+    Ok((origin, ca_file))
+}
+
+/// `path` made absolute, so that the store's record of it holds from any directory.
+fn absolute(path: &std::path::Path) -> Result<PathBuf, Fail> {
+    std::path::absolute(path)
+        .map_err(|e| Fail::Config(format!("--ca-file {}: {e}", path.display())))
 }
 
 /// The store when none is given: `<config dir>/lwa/tokens.json`.
@@ -209,6 +274,7 @@ pub(crate) fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) -> Result<(), Fa
             "token_type": "bearer",
             "expires_in": fresh.expires_in,
             "expires_at": fresh.expires_at,
+            "expires_at_rfc3339": rfc3339(fresh.expires_at),
         });
         outln!("{json}")?;
     } else {
@@ -261,18 +327,21 @@ impl TokenStore for Checked {
 }
 
 /// A session for the command's client ID over its store, restored as `restore` says; with
-/// `locked`, the store's lock is held until the driver is dropped.
+/// `locked`, the store's lock is held until the driver is dropped. The tokens it stores
+/// record the client's origin and the CA file it trusts.
 pub(crate) fn open<'c>(
     ctx: &Ctx,
     config: Config<'c>,
     restore: Restore,
     locked: bool,
 ) -> Result<Driver<'c, Checked>, Fail> {
-    let store = ctx.store.clone();
-    let driver = if locked {
-        Driver::open_locked(ctx.client.clone(), config, store, restore)
+    let file = ctx.store.clone();
+    let store = if locked {
+        SessionStore::locked(file, config.client_id).map_err(Fail::from)?
     } else {
-        Driver::open(ctx.client.clone(), config, store, restore)
-    };
+        SessionStore::new(file, config.client_id)
+    }
+    .with_ca_file(ctx.ca_file.clone());
+    let driver = Driver::open_with(ctx.client.clone(), config, store, restore);
     Ok(driver.map_err(store_failure)?.with_store(Checked))
 }

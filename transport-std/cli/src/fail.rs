@@ -3,14 +3,15 @@
 //!
 //! Exit codes: 0 success; 1 LWA answered with an OAuth error; 2 usage or configuration
 //! error (a refused store and not being signed in included); 3 network, TLS, timeout or
-//! protocol failure, a store lock held too long by another lwa, or a closed or full stdout
-//! (reported after the store was saved).
+//! protocol failure, a store lock held too long by another lwa, or a full stdout (reported
+//! after the store was saved). A stdout closed by its reader is death by SIGPIPE, quietly.
 
 use lwa_std::client::Error as ClientError;
 use lwa_std::driver::{DriverError, Refusal};
 use lwa_std::store::StoreError;
 
 use crate::context::{Ctx, SaveError};
+use crate::output::escaped;
 use crate::text::span;
 
 /// A failure and its exit code.
@@ -24,6 +25,18 @@ pub(crate) enum Fail {
     Network(String),
     /// This exit code, with nothing more to say (the output said it).
     Silent(u8),
+    /// Stdout was closed by its reader (`lwa status | head -1`): `lwa` dies of SIGPIPE
+    /// without a word, as `yes | head` does (exit 3 where there is no SIGPIPE). Reported
+    /// only after the store was saved.
+    ClosedStdout,
+    /// `lwa exec`'s command could not be started: 127 not found, 126 not runnable, as
+    /// shells say.
+    Exec {
+        /// 126 or 127.
+        code: u8,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Fail {
@@ -33,13 +46,17 @@ impl Fail {
             Self::Config(_) => 2,
             Self::Network(_) => 3,
             Self::Silent(code) => *code,
+            Self::ClosedStdout => 3,
+            Self::Exec { code, .. } => *code,
         }
     }
 
     pub(crate) fn message(&self) -> &str {
         match self {
-            Self::OAuth(m) | Self::Config(m) | Self::Network(m) => m,
-            Self::Silent(_) => "",
+            Self::OAuth(m) | Self::Config(m) | Self::Network(m) | Self::Exec { message: m, .. } => {
+                m
+            }
+            Self::Silent(_) | Self::ClosedStdout => "",
         }
     }
 }
@@ -101,6 +118,13 @@ pub(crate) fn client_failure(ctx: &Ctx, e: ClientError) -> Fail {
     let endpoint = ctx.client.endpoint();
     let at = format!("{}:{}", endpoint.host(), endpoint.port());
     match &e {
+        ClientError::Resolve(io) => Fail::Network(format!(
+            "cannot resolve {}: {io}; is the host name in --endpoint or --region right?",
+            endpoint.host()
+        )),
+        ClientError::TlsAnswer => Fail::Network(format!(
+            "{at} answered in TLS, not plain HTTP: use https://{at}"
+        )),
         ClientError::Connect(io) => Fail::Network(format!(
             "cannot connect to {at}: {io}; is the server running, and are --endpoint and \
              --region right?"
@@ -127,10 +151,7 @@ pub(crate) fn client_failure(ctx: &Ctx, e: ClientError) -> Fail {
 /// What a failed run of the session means for the person at the command.
 pub(crate) fn failure(ctx: &Ctx, e: DriverError<SaveError>, doing: Doing) -> Fail {
     match e {
-        DriverError::SignInRequired => Fail::Config(format!(
-            "not signed in: no refresh token stored in {} (run `lwa device-login` or `lwa exchange`)",
-            ctx.store.path().display()
-        )),
+        DriverError::SignInRequired => not_signed_in(ctx),
         DriverError::Stopped(reason) => Fail::OAuth(reason.to_string()),
         DriverError::Refused(r) => refusal(&r, doing),
         DriverError::Failed(e) => client_failure(ctx, e),
@@ -148,6 +169,34 @@ pub(crate) fn failure(ctx: &Ctx, e: DriverError<SaveError>, doing: Doing) -> Fai
         }
         e @ DriverError::NotReady { .. } => Fail::Network(e.to_string()),
         e => Fail::Config(e.to_string()),
+    }
+}
+
+/// Not signed in as the command's client: say which client the store holds, if another.
+fn not_signed_in(ctx: &Ctx) -> Fail {
+    let path = ctx.store.path().display();
+    let other = ctx
+        .store
+        .load()
+        .ok()
+        .flatten()
+        .filter(|s| !s.refresh_token.is_empty())
+        .map(|s| s.client_id.clone())
+        .filter(|held| ctx.client_id.as_deref().is_some_and(|asked| asked != held));
+    match (other, ctx.client_id.as_deref()) {
+        (Some(held), Some(asked)) => Fail::Config(format!(
+            "not signed in as client {}: {path} holds the tokens of client {} (pass \
+             --client-id {} to use them, or sign in as {} with `lwa device-login` or `lwa \
+             exchange`)",
+            escaped(asked),
+            escaped(&held),
+            escaped(&held),
+            escaped(asked)
+        )),
+        _ => Fail::Config(format!(
+            "not signed in: no refresh token stored in {path} (run `lwa device-login` or \
+             `lwa exchange`)"
+        )),
     }
 }
 

@@ -1,9 +1,10 @@
 //! `lwa`: get and keep Login-with-Amazon tokens from the command line.
 //!
 //! Exit codes: 0 success; 1 LWA answered with an OAuth error; 2 usage or configuration
-//! error (a refused store and not being signed in included); 3 network, TLS, timeout or
-//! protocol failure, a store lock held too long by another lwa, or a closed or full stdout
-//! (reported after the store was saved). Every other failure leaves the token store as it
+//! error (a refused store and not being signed in included; `lwa status` exits 1 when not
+//! signed in); 3 network, TLS, timeout or protocol failure, a store lock held too long by
+//! another lwa, or a full stdout (reported after the store was saved). A stdout closed by
+//! its reader (`lwa status | head -1`) ends `lwa` by SIGPIPE, quietly, as `yes | head`. Every other failure leaves the token store as it
 //! was. Errors say what to do; with `--json` they are one JSON object on stderr,
 //! `{"error": ..., "exit": N}`. Without `--json`, tokens and secrets never appear in the
 //! output; `lwa token` prints the access token alone, which is its job. Whatever a server

@@ -42,7 +42,13 @@ pub(crate) fn emit(line: std::fmt::Arguments<'_>) -> Result<(), Fail> {
     out.write_fmt(line)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush())
-        .map_err(|e| Fail::Network(format!("cannot write to stdout: {e}")))
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Fail::ClosedStdout
+            } else {
+                Fail::Network(format!("cannot write to stdout: {e}"))
+            }
+        })
 }
 
 /// Text to stderr; see [`errln!`].
@@ -95,6 +101,19 @@ pub(crate) fn shell_word(text: &str) -> String {
     }
 }
 
+/// The command that approves `code` at the look-alike at `origin` (trusting `ca`, for
+/// HTTPS), for a person at another terminal.
+pub(crate) fn approve_command(origin: &str, ca: Option<&std::path::Path>, code: &str) -> String {
+    let url = shell_word(&format!("{origin}/mock/approve?user_code={code}"));
+    match ca {
+        Some(ca) => format!(
+            "curl --cacert {} {url}",
+            shell_word(&ca.display().to_string())
+        ),
+        None => format!("curl {url}"),
+    }
+}
+
 /// Whether `--json` is on the command line (for errors found before it is parsed).
 pub(crate) fn json_requested() -> bool {
     std::env::args_os()
@@ -109,6 +128,7 @@ pub(crate) fn report(fail: &Fail, json: bool) -> ExitCode {
     let code = fail.code();
     match fail {
         Fail::Silent(_) => {}
+        Fail::ClosedStdout => crate::signals::die_of_sigpipe(),
         _ if json => errln!(
             "{}",
             serde_json::json!({"error": escaped(fail.message()), "exit": code})
@@ -171,6 +191,12 @@ pub(crate) fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
     };
     if !flags.is_empty() {
         message.push_str(&format!(": {}", flags.join(", ")));
+    }
+    // Our own validators say why without repeating the value; clap's may repeat it.
+    if let Some(why) =
+        std::error::Error::source(e).and_then(|s| s.downcast_ref::<crate::text::Invalid>())
+    {
+        message.push_str(&format!(": {why}"));
     }
     if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue) {
         message.push_str(&format!(" (possible values: {})", values.join(", ")));

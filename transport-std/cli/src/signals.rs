@@ -26,3 +26,14 @@ pub(crate) fn on_termination(tidy: impl FnOnce() + Send + 'static) -> bool {
         false
     }
 }
+
+/// Ends `lwa` as a closed pipe ends a program that does not handle it: by SIGPIPE, with
+/// nothing printed (Rust ignores SIGPIPE, so a write to a closed pipe is an error instead:
+/// this restores the default and raises it). Where there is no SIGPIPE, exit 3 quietly.
+pub(crate) fn die_of_sigpipe() -> ! {
+    #[cfg(unix)]
+    {
+        let _ = signal_hook::low_level::emulate_default_handler(signal_hook::consts::SIGPIPE);
+    }
+    std::process::exit(3)
+}

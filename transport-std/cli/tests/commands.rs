@@ -653,6 +653,8 @@ fn crash_writer_child() {
                 refresh_token: format!("Atzr|{n}|{}", "r".repeat(300)),
                 token_type: "bearer".into(),
                 expires_at: n,
+                origin: None,
+                ca_file: None,
             })
             .unwrap();
     }

@@ -61,7 +61,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
     let path = env.store().display().to_string();
 
     let o = env.run(&["status"]);
-    assert_exit(&o, 2);
+    assert_exit(&o, 1);
     assert_eq!(
         stdout(&o),
         format!(
@@ -149,7 +149,7 @@ fn logout_forgets_the_stored_tokens() {
         json,
         serde_json::json!({"signed_out": true, "deleted": true, "store": path})
     );
-    assert_eq!(env.run(&["status"]).status.code(), Some(2));
+    assert_eq!(env.run(&["status"]).status.code(), Some(1));
 }
 
 /// The demo shows the access token's expiry as a date and a span, not raw Unix
@@ -627,6 +627,10 @@ fn the_mock_server_takes_a_client_logs_requests_and_its_approve_command_works() 
         .unwrap_or_else(|| panic!("{approve}"))
         .to_owned();
     assert_eq!(url, format!("{origin}/mock/approve?user_code=CODE"));
+    assert_eq!(
+        next_line(&out),
+        format!("(or open {origin}/mock/approve in a browser)")
+    );
     assert_eq!(next_line(&out), "stop with Ctrl-C");
 
     let env = env_for(&origin);
@@ -810,18 +814,22 @@ fn device_login_without_a_terminal_shows_the_code_once_then_progress_lines() {
     assert!(status.success(), "{lines:?}");
     let text = lines.join("\n");
     assert!(!text.contains('\r'), "{text:?}");
-    assert_eq!(text.matches(&code).count(), 1, "{text}");
+    assert_eq!(text.matches(&code).count(), 2, "{text}");
     assert_eq!(
-        lines[..3],
+        lines[..4],
         [
             String::new(),
             format!("  To sign in, open {}/mock/approve", server.origin()),
             format!("  and enter the code:  {code}"),
+            format!(
+                "  (the local look-alike: or approve with curl '{}/mock/approve?user_code={code}')",
+                server.origin()
+            ),
         ],
         "{text}"
     );
     // Only progress lines after the code: `  waiting for you to enter the code (M:SS left)`.
-    for line in &lines[3..] {
+    for line in &lines[4..] {
         let left = line
             .strip_prefix("  waiting for you to enter the code (")
             .and_then(|l| l.strip_suffix(" left)"))

@@ -116,8 +116,20 @@ impl Peer {
 
     /// One request; the status and the JSON body of the answer.
     fn call(&self, method: &str, target: &str, form: &str) -> (u16, Value) {
+        let (status, _, body) = self.call_with(method, target, form, "application/json");
+        (status, serde_json::from_str(&body).unwrap())
+    }
+
+    /// One request that accepts `accept`; the status, the head and the body of the answer.
+    fn call_with(
+        &self,
+        method: &str,
+        target: &str,
+        form: &str,
+        accept: &str,
+    ) -> (u16, String, String) {
         let request = format!(
-            "{method} {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            "{method} {target} HTTP/1.1\r\nHost: localhost\r\nAccept: {accept}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
             form.len()
         );
         let mut tcp = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
@@ -140,7 +152,7 @@ impl Peer {
         let text = String::from_utf8(answer).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        (status, serde_json::from_str(body).unwrap())
+        (status, head.to_owned(), body.to_owned())
     }
 
     /// Asks for a code pair; returns the device code and the user code.
@@ -544,6 +556,103 @@ fn polls_answered_slow_down_do_not_count_towards_approval() {
     assert_eq!(peer.poll(&device, &user).0, 200);
 }
 
+/// A client that keeps the interval by its own clock reaches the look-alike a little early
+/// or late: a fifth of the interval is allowed, a poll much sooner is `slow_down`.
+#[test]
+fn a_poll_a_little_early_is_tolerated() {
+    let server = MockServer::start(
+        MockConfig {
+            poll_interval: 1,
+            ..MockConfig::default()
+        },
+        false,
+        0,
+    )
+    .unwrap();
+    let peer = Peer::of(&server);
+    let (device, user) = peer.code_pair();
+    assert_eq!(
+        peer.poll(&device, &user).1["error"],
+        "authorization_pending"
+    );
+    // 850 ms after the last poll of a 1 s interval: within the fifth.
+    std::thread::sleep(Duration::from_millis(850));
+    assert_eq!(
+        peer.poll(&device, &user).1["error"],
+        "authorization_pending"
+    );
+    // At once: too soon.
+    assert_eq!(peer.poll(&device, &user).1["error"], "slow_down");
+}
+
+/// The `verification_uri` the look-alike hands out is a page a browser can use: a form for
+/// the code; sending it approves the code (as typed: case and spaces do not matter), and
+/// the text a request carries is escaped in the page.
+#[test]
+fn the_approve_page_is_a_form_that_approves() {
+    for tls in [false, true] {
+        let server = MockServer::start(
+            MockConfig {
+                poll_interval: 0,
+                ..MockConfig::default()
+            },
+            tls,
+            0,
+        )
+        .unwrap();
+        let peer = Peer::of(&server);
+        let (device, user) = peer.code_pair();
+        let (status, head, page) =
+            peer.call_with("GET", "/mock/approve", "", "text/html,*/*;q=0.8");
+        assert_eq!(status, 200);
+        assert!(
+            head.contains("\r\nContent-Type: text/html;charset=UTF-8\r\n"),
+            "{head}"
+        );
+        assert!(
+            page.contains(r#"<form method="post" action="/mock/approve">"#),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<input id="user_code" name="user_code" value="""#),
+            "{page}"
+        );
+        // Filled in from the query, escaped.
+        let (_, _, page) =
+            peer.call_with("GET", "/mock/approve?user_code=%3Cb%3E%22", "", "text/html");
+        assert!(page.contains(r#"value="&lt;b&gt;&quot;""#), "{page}");
+        assert!(!page.contains("<b>\""), "{page}");
+        // A wrong code: said so, nothing approved.
+        let (status, _, page) =
+            peer.call_with("POST", "/mock/approve", "user_code=NOPE", "text/html");
+        assert_eq!(status, 404);
+        assert!(
+            page.contains(r#"<p id="result">No code <b>NOPE</b> is waiting"#),
+            "{page}"
+        );
+        assert_eq!(
+            peer.poll(&device, &user).1["error"],
+            "authorization_pending"
+        );
+        // The code as a person types it.
+        let typed = format!("{}+{}", &user[..3], &user[3..]).to_lowercase();
+        let (status, _, page) = peer.call_with(
+            "POST",
+            "/mock/approve",
+            &format!("user_code={typed}"),
+            "text/html",
+        );
+        assert_eq!(status, 200, "{page}");
+        assert!(
+            page.contains(r#"<p id="result">Approved: the device with code"#),
+            "{page}"
+        );
+        let (status, json) = peer.poll(&device, &user);
+        assert_eq!(status, 200, "{json}");
+        assert!(server.issued(json["access_token"].as_str().unwrap()));
+    }
+}
+
 #[test]
 fn mock_stats_counts_lwa_requests_only() {
     let server = MockServer::start(
@@ -653,6 +762,7 @@ fn the_command_serves_the_rsa_chain_for_the_given_name_and_writes_the_ca_where_a
             format!(
                 "approve a device code: curl --cacert {ca_arg} 'https://localhost:{port}/mock/approve?user_code=CODE'"
             ),
+            format!("(or open https://localhost:{port}/mock/approve in a browser)"),
             "stop with Ctrl-C".to_owned(),
         ]
     );
@@ -690,7 +800,7 @@ fn the_command_takes_polling_approval_and_rotation_flags() {
         "--rotate",
     ]);
     let port = server.port("http://127.0.0.1");
-    assert_eq!(server.lines.len(), 4, "{:?}", server.lines);
+    assert_eq!(server.lines.len(), 5, "{:?}", server.lines);
     let peer = Peer { port, tls: None };
     let scope_data = encode(
         r#"{"alexa:all":{"productID":"p","productInstanceAttributes":{"deviceSerialNumber":"1"}}}"#,

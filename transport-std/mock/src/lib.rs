@@ -8,7 +8,7 @@
 //! | `POST /auth/o2/token` `grant_type=authorization_code` | tokens; an unknown or reused code, a wrong `redirect_uri` or PKCE verifier: `invalid_grant` |
 //! | `POST /auth/o2/token` `grant_type=refresh_token` | tokens (the refresh token rotated if configured); unknown or revoked: `invalid_grant` |
 //! | `POST /auth/O2/create/codepair` | a code pair (`device_code`, `user_code`, `verification_uri`, `expires_in`, `interval`) |
-//! | `POST /auth/o2/token` `grant_type=device_code` | `authorization_pending` until approved, `slow_down` when polled faster than `interval`, `expired_token` after expiry, then tokens |
+//! | `POST /auth/o2/token` `grant_type=device_code` | `authorization_pending` until approved, `slow_down` when polled faster than four fifths of `interval` (a client's clock and the network's delays are allowed a fifth), `expired_token` after expiry, then tokens |
 //! | wrong client ID or secret | `invalid_client` (401) |
 //! | missing parameter | `invalid_request`; unknown grant: `unsupported_grant_type` |
 //!
@@ -17,7 +17,8 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `GET` or `POST /mock/approve?user_code=CODE` | approves a device code (this is the `verification_uri` it hands out): `{"approved":true}` |
+//! | `GET` or `POST /mock/approve?user_code=CODE` | approves a device code (case and spaces do not matter): `{"approved":true}`, or 404 `invalid_grant` when no such code waits |
+//! | `GET /mock/approve` from a browser (`Accept: text/html`) | the approve page: this is the `verification_uri` it hands out. A form for the code (filled in from `?user_code=`); sending it approves the code and says so |
 //! | `POST /mock/authorize` with `redirect_uri` (and `code_challenge` for PKCE) | `{"code":"..."}`, an authorization code |
 //! | `POST /mock/revoke` | revokes every refresh token (the user removed the device): `{"revoked":N}` |
 //! | `POST /mock/rotate?on=1` or `?on=0` | turns refresh-token rotation on or off: `{"rotate":true}` or `{"rotate":false}` |
@@ -1325,7 +1326,7 @@ fn accept_loop(
 fn serve(io: &mut (impl Read + Write), shared: &Shared) -> io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut filled = 0;
-    let (method, path, head_len, content_length) = loop {
+    let (method, path, head_len, content_length, wants_html) = loop {
         let n = io.read(buf.get_mut(filled..).unwrap_or_default())?;
         if n == 0 {
             return Ok(());
@@ -1342,11 +1343,17 @@ fn serve(io: &mut (impl Read + Write), shared: &Shared) -> io::Result<()> {
                     .and_then(|h| std::str::from_utf8(h.value).ok())
                     .and_then(|v| v.trim().parse::<usize>().ok())
                     .unwrap_or(0);
+                // A browser asks for a page; curl and the tests for JSON.
+                let wants_html = request.headers.iter().any(|h| {
+                    h.name.eq_ignore_ascii_case("accept")
+                        && std::str::from_utf8(h.value).is_ok_and(|v| v.contains("text/html"))
+                });
                 break (
                     request.method.unwrap_or("").to_owned(),
                     request.path.unwrap_or("").to_owned(),
                     len,
                     content_length,
+                    wants_html,
                 );
             }
             Ok(httparse::Status::Partial) if filled < buf.len() => {}
@@ -1384,8 +1391,17 @@ fn serve(io: &mut (impl Read + Write), shared: &Shared) -> io::Result<()> {
     if method != "GET" {
         params.extend(parse_form(body));
     }
-    let (status, json) = route(shared, &method, &canonical, &params);
-    let answered = respond(io, status, &json);
+    let page =
+        wants_html && canonical == "/mock/approve" && matches!(method.as_str(), "GET" | "POST");
+    let (status, json, answered) = if page {
+        let (status, html, outcome) = approve_page(shared, &method, &params);
+        let answered = respond_as(io, status, "text/html;charset=UTF-8", &html);
+        (status, format!(r#"{{"outcome":"{outcome}"}}"#), answered)
+    } else {
+        let (status, json) = route(shared, &method, &canonical, &params);
+        let answered = respond(io, status, &json);
+        (status, json, answered)
+    };
     if let Some(log) = shared.config.on_request {
         log(&RequestLog {
             method,
@@ -1401,6 +1417,10 @@ fn serve(io: &mut (impl Read + Write), shared: &Shared) -> io::Result<()> {
 }
 
 fn respond(io: &mut impl Write, status: u16, json: &str) -> io::Result<()> {
+    respond_as(io, status, "application/json;charset=UTF-8", json)
+}
+
+fn respond_as(io: &mut impl Write, status: u16, content_type: &str, body: &str) -> io::Result<()> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
@@ -1410,11 +1430,11 @@ fn respond(io: &mut impl Write, status: u16, json: &str) -> io::Result<()> {
         413 => "Content Too Large",
         _ => "Error",
     };
-    let mut out = String::with_capacity(json.len() + 200);
+    let mut out = String::with_capacity(body.len() + 200);
     let _ = write!(
         out,
-        "HTTP/1.1 {status} {reason}\r\nServer: lwa-mock\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nCache-Control: no-cache, no-store, must-revalidate\r\nConnection: close\r\n\r\n{json}",
-        json.len()
+        "HTTP/1.1 {status} {reason}\r\nServer: lwa-mock\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-cache, no-store, must-revalidate\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     );
     io.write_all(out.as_bytes())?;
     io.flush()
@@ -1609,9 +1629,13 @@ fn token(shared: &Shared, p: &Params) -> (u16, String) {
                     error_json("expired_token", "The code pair has expired"),
                 );
             }
+            // A client that keeps the interval measures it from its own clock, and its poll
+            // reaches the look-alike after a delay that varies: a fifth of the interval is
+            // allowed, as servers of this protocol do.
+            let least = pair.interval.saturating_sub(pair.interval / 5);
             let too_fast = pair
                 .last_poll
-                .is_some_and(|last| now.duration_since(last) < pair.interval);
+                .is_some_and(|last| now.duration_since(last) < least);
             pair.last_poll = Some(now);
             if too_fast {
                 return (400, error_json("slow_down", "Polling too fast"));
@@ -1732,9 +1756,71 @@ fn revoke_all(shared: &Shared) -> usize {
     n
 }
 
+/// The approve page a browser gets at the `verification_uri`: a form for the code (filled
+/// in from `?user_code=`), and after it is sent, whether the code was approved. Returns the
+/// status, the page and the outcome for the request log.
+fn approve_page(shared: &Shared, method: &str, p: &Params) -> (u16, String, &'static str) {
+    let code = p.get("user_code").map_or("", String::as_str);
+    let (status, message, outcome) = if method == "POST" {
+        if approve(shared, code) {
+            (
+                200,
+                format!(
+                    "<p id=\"result\">Approved: the device with code <b>{}</b> is signed in.</p>",
+                    html_escaped(code)
+                ),
+                "approved",
+            )
+        } else {
+            (
+                404,
+                format!(
+                    "<p id=\"result\">No code <b>{}</b> is waiting: check the code the device shows.</p>",
+                    html_escaped(code)
+                ),
+                "invalid_grant",
+            )
+        }
+    } else {
+        (200, String::new(), "approve page")
+    };
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lwa look-alike: approve a device</title></head>\n<body><h1>Approve a device</h1>\n<p>This is lwa's local LWA look-alike, not Amazon: approving here signs the device in to the look-alike only.</p>\n{message}\n<form method=\"post\" action=\"/mock/approve\"><label>Code shown on the device <input id=\"user_code\" name=\"user_code\" value=\"{}\" autocomplete=\"off\" autofocus></label> <button id=\"approve\" type=\"submit\">Approve</button></form>\n</body></html>\n",
+        html_escaped(code)
+    );
+    (status, page, outcome)
+}
+
+/// `text` for HTML text and attribute values.
+fn html_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Approves the pair whose user code is `user_code`, as a person types it: case and spaces
+/// do not matter.
 fn approve(shared: &Shared, user_code: &str) -> bool {
+    let typed: String = user_code
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
     let mut state = shared.state();
-    match state.pairs.iter_mut().find(|p| p.user_code == user_code) {
+    match state
+        .pairs
+        .iter_mut()
+        .find(|p| !typed.is_empty() && p.user_code == typed)
+    {
         Some(p) => {
             p.approved = true;
             true

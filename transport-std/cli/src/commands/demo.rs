@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::args::Global;
 use crate::commands::{device_login, refresh, token};
-use crate::context::Ctx;
+use crate::context::{Ctx, Sends};
 use crate::fail::Fail;
 use crate::output::escaped;
 use crate::text::expiry;
@@ -30,7 +30,7 @@ pub(crate) fn run(g: &Global) -> Result<(), Fail> {
         json: false,
         ..g.clone()
     };
-    let ctx = Ctx::new(&demo_global, server.ca_pem())?;
+    let ctx = Ctx::new(&demo_global, server.ca_pem(), Sends::NewSignIn)?;
     outln!(
         "lwa demo: everything below talks to a local LWA look-alike; no Amazon account is used."
     )?;
@@ -81,7 +81,7 @@ pub(crate) fn run(g: &Global) -> Result<(), Fail> {
     outln!()?;
     outln!("4. token: print a valid access token (the demo keeps it off the screen).")?;
     let before = server.requests();
-    let (_, how) = token::served(&ctx)?;
+    let (_, how) = token::served(&ctx, None)?;
     outln!(
         "{}",
         match how {

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::context::{Ctx, Fresh, open, print_fresh};
 use crate::fail::{Doing, Fail, failure};
-use crate::output::escaped;
+use crate::output::{approve_command, escaped};
 use crate::signals;
 
 /// Whether the countdown line is on the terminal without its line end.
@@ -71,6 +71,13 @@ pub(crate) fn linked(
                 errln!();
                 errln!("  To sign in, open {}", escaped(&verification_uri));
                 errln!("  and enter the code:  {}", escaped(&user_code));
+                // The look-alike's page is on this host: say how to approve from here too.
+                if let Some(origin) = look_alike_origin(&verification_uri) {
+                    errln!(
+                        "  (the local look-alike: or approve with {})",
+                        escaped(&approve_command(origin, ctx.ca_file.as_deref(), &user_code))
+                    );
+                }
                 // A QR code is for a screen; in a log it is noise.
                 if interactive && let Some(qr) = qr_code(&verification_uri) {
                     errln!("{qr}");
@@ -126,6 +133,16 @@ pub(crate) fn run(
 ) -> Result<(), Fail> {
     let fresh = linked(ctx, product_id, serial, retry_for, progress_every)?;
     print_fresh(ctx, &fresh, "signed in")
+}
+
+/// The origin of a verification URI that is the local look-alike's approve page
+/// (`http(s)://LOOPBACK:PORT/mock/approve`).
+fn look_alike_origin(uri: &str) -> Option<&str> {
+    let origin = uri.strip_suffix("/mock/approve")?;
+    lwa_std::core::endpoint::Endpoint::parse_origin(origin)
+        .ok()
+        .filter(lwa_std::core::endpoint::Endpoint::is_loopback)
+        .map(|_| origin)
 }
 
 /// `text` (the verification URL) as a QR code for a terminal.

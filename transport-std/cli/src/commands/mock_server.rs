@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::args::{ChainArg, Global, MockArgs};
 use crate::fail::Fail;
-use crate::output::{escaped, shell_word};
+use crate::output::{approve_command, escaped};
 use crate::signals;
 
 /// The look-alike's log: one line per request answered, escaped (method, path and grant
@@ -113,16 +113,16 @@ pub(crate) fn run(g: &Global, args: &MockArgs) -> Result<(), Fail> {
                 }
             )?;
             outln!(
-                "approve a device code: curl --cacert {} '{}/mock/approve?user_code=CODE'",
-                shell_word(&path.display().to_string()),
-                server.origin()
+                "approve a device code: {}",
+                approve_command(server.origin(), Some(path), "CODE")
             )?;
         }
         None => outln!(
-            "approve a device code: curl '{}/mock/approve?user_code=CODE'",
-            server.origin()
+            "approve a device code: {}",
+            approve_command(server.origin(), None, "CODE")
         )?,
     }
+    outln!("(or open {}/mock/approve in a browser)", server.origin())?;
     outln!("stop with Ctrl-C")?;
     loop {
         std::thread::park();

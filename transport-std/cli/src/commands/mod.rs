@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use crate::args::{Cli, Command};
-use crate::context::Ctx;
+use crate::context::{Ctx, Sends};
 use crate::fail::Fail;
 
 pub(crate) mod demo;
 pub(crate) mod device_login;
 pub(crate) mod exchange;
+pub(crate) mod exec;
 pub(crate) mod logout;
 pub(crate) mod mock_server;
 pub(crate) mod pkce;
@@ -40,15 +41,32 @@ pub(crate) fn run(cli: Cli) -> Result<(), Fail> {
             redirect_uri,
             code_verifier,
         } => exchange::run(
-            &Ctx::new(g, None)?,
+            &Ctx::new(g, None, Sends::NewSignIn)?,
             code,
             redirect_uri,
             code_verifier.as_deref(),
         ),
         Command::Refresh { refresh_token } => {
-            refresh::run(&Ctx::new(g, None)?, refresh_token.as_deref())
+            let sends = if refresh_token.as_deref().is_some_and(|t| !t.is_empty()) {
+                Sends::NewSignIn
+            } else {
+                Sends::StoredToken
+            };
+            refresh::run(&Ctx::new(g, None, sends)?, refresh_token.as_deref())
         }
-        Command::Token => token::run(&Ctx::new(g, None)?),
+        Command::Token { min_valid } => {
+            token::run(&Ctx::new(g, None, Sends::StoredToken)?, *min_valid)
+        }
+        Command::Exec {
+            min_valid,
+            env_name,
+            command,
+        } => exec::run(
+            &Ctx::new(g, None, Sends::StoredToken)?,
+            *min_valid,
+            env_name,
+            command,
+        ),
         Command::Status => status::run(g),
         Command::Logout => logout::run(g),
         Command::DeviceLogin {
@@ -64,7 +82,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), Fail> {
                 )));
             }
             device_login::run(
-                &Ctx::new(g, None)?,
+                &Ctx::new(g, None, Sends::NewSignIn)?,
                 product_id,
                 serial,
                 Duration::from_secs(*retry_for),

@@ -1,5 +1,5 @@
 //! `lwa status`: whether the store holds a sign-in, for which client, until when. Nothing is
-//! sent. Exit 0 when signed in, 2 when not.
+//! sent. Exit 0 when signed in, 1 when not (2 is a usage error, as everywhere).
 
 use crate::args::Global;
 use crate::context::store_of;
@@ -42,6 +42,6 @@ pub(crate) fn run(g: &Global) -> Result<(), Fail> {
     if signed_in.is_some() {
         Ok(())
     } else {
-        Err(Fail::Silent(2))
+        Err(Fail::Silent(1))
     }
 }

@@ -14,7 +14,9 @@ use lwa_std::store::{FileStore, StoredTokens};
 pub(crate) const CLIENT_ID: &str = "amzn1.application-oa2-client.mock";
 
 /// Every variable lwa reads, removed, so that the caller's environment does not leak in.
-pub(crate) const LWA_VARS: [&str; 6] = [
+pub(crate) const LWA_VARS: [&str; 8] = [
+    "LWA_ENDPOINT",
+    "LWA_CA_FILE",
     "LWA_STORE",
     "LWA_CLIENT_ID",
     "LWA_CLIENT_SECRET",
@@ -121,6 +123,8 @@ impl Env {
                 refresh_token: refresh.into(),
                 token_type: "bearer".into(),
                 expires_at,
+                origin: None,
+                ca_file: None,
             })
             .unwrap();
     }
