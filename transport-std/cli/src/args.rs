@@ -5,11 +5,38 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// What `lwa --help` (and the manual page) says after the options.
+const AFTER_LONG_HELP: &str = "\
+Exit status:
+  0 success; 1 LWA refused (an OAuth error), or `status` finds no sign-in; 2 usage or
+  configuration error; 3 network, TLS, timeout or protocol failure, or a full stdout.
+  `exec` exits with its command's status (126/127 when it cannot be run). A stdout closed
+  by its reader ends lwa by SIGPIPE, quietly.
+
+Files:
+  <config dir>/lwa/tokens.json   the default token store (mode 0600), with tokens.json.lock
+  <config dir>/lwa/config.toml   profiles (or $LWA_CONFIG), in TOML:
+                                   [profiles.kitchen]
+                                   client_id = \"amzn1.application-oa2-client.0123\"
+                                   region = \"eu\"        # or endpoint = \"https://...\"
+                                   ca_file = \"/etc/lwa/extra.pem\"   # optional
+                                   store = \"/srv/lwa/kitchen.json\"  # optional
+  <config dir>/lwa/profiles/NAME.json   a profile's store when it names none
+  <config dir> is $XDG_CONFIG_HOME, else ~/.config (macOS: ~/Library/Application Support;
+  Windows: %APPDATA%).
+
+Environment:
+  LWA_STORE, LWA_CLIENT_ID, LWA_CLIENT_SECRET, LWA_ENDPOINT, LWA_CA_FILE, LWA_PROFILE,
+  LWA_CONFIG; LWA_CODE, LWA_CODE_VERIFIER (exchange), LWA_REFRESH_TOKEN (refresh). A
+  variable set but empty counts as unset; the command line wins over the environment, and
+  both over a profile.";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "lwa",
     version,
-    about = "Get and keep Login-with-Amazon tokens for Alexa devices"
+    about = "Get and keep Login-with-Amazon tokens for Alexa devices",
+    after_long_help = AFTER_LONG_HELP
 )]
 pub(crate) struct Cli {
     #[command(flatten)]
@@ -95,6 +122,17 @@ pub(crate) struct Global {
     /// Print the result as one JSON object on stdout.
     #[arg(long, global = true, help_heading = "Global options")]
     pub(crate) json: bool,
+    /// Profile of the configuration file whose store, client ID, region or endpoint and CA
+    /// file fill in what the command line and environment leave unset [default:
+    /// $LWA_PROFILE].
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAME",
+        env = "LWA_PROFILE"
+    )]
+    pub(crate) profile: Option<String>,
 }
 
 /// An environment variable's name as shells take it: a letter or `_`, then letters,
@@ -219,7 +257,12 @@ pub(crate) enum Command {
     ///
     /// Prints the client ID, when the access token expires (a local date and "in 47 min")
     /// and the store's path; exit 0 when signed in, 1 when not. Nothing is sent.
-    Status,
+    Status {
+        /// Every profile of the configuration file, one line each (exit 0 when all are
+        /// signed in, 1 when one is not).
+        #[arg(long)]
+        all: bool,
+    },
     /// Forget the stored tokens (delete the store).
     ///
     /// The device stays linked in the Amazon account until it is removed there.
@@ -239,6 +282,23 @@ pub(crate) enum Command {
         /// anchors).
         #[arg(long, value_name = "PEM")]
         anchors: Option<PathBuf>,
+    },
+    /// Print a completion script for a shell: bash, zsh or fish.
+    ///
+    /// bash: `source <(lwa completions bash)`; zsh: `lwa completions zsh > ~/.zfunc/_lwa`
+    /// (with ~/.zfunc in fpath); fish: `lwa completions fish > ~/.config/fish/completions/lwa.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per subcommand into a directory.
+    ///
+    /// `lwa man | man -l -`, or `lwa man --out-dir /usr/local/share/man/man1`.
+    Man {
+        /// Write lwa.1 and lwa-SUBCOMMAND.1 here instead of printing lwa.1.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
     /// Run the local LWA look-alike until interrupted.
     ///
@@ -330,11 +390,12 @@ pub(crate) enum Opt {
     ClientId,
     ClientSecret,
     Json,
+    Profile,
 }
 
 impl Opt {
     /// Every global option.
-    pub(crate) const ALL: [Self; 11] = [
+    pub(crate) const ALL: [Self; 12] = [
         Self::Region,
         Self::Endpoint,
         Self::CaFile,
@@ -346,6 +407,7 @@ impl Opt {
         Self::ClientId,
         Self::ClientSecret,
         Self::Json,
+        Self::Profile,
     ];
 
     /// clap's id: the field's name in [`Global`].
@@ -362,6 +424,7 @@ impl Opt {
             Self::ClientId => "client_id",
             Self::ClientSecret => "client_secret",
             Self::Json => "json",
+            Self::Profile => "profile",
         }
     }
 }
@@ -370,14 +433,15 @@ impl Opt {
 /// that one alias or wrapper with the same options serves every subcommand).
 pub(crate) fn uses(name: &str) -> &'static [Opt] {
     use Opt::{
-        CaFile, ClientId, ClientSecret, Endpoint, ExchangeTimeout, Json, LockTimeout, Region,
-        Store, Timeout,
+        CaFile, ClientId, ClientSecret, Endpoint, ExchangeTimeout, Json, LockTimeout, Profile,
+        Region, Store, Timeout,
     };
     match name {
-        "status" => &[Store, Json],
-        "logout" => &[Store, LockTimeout, Json],
+        "status" => &[Store, Json, Profile],
+        "logout" => &[Store, LockTimeout, Json, Profile],
         "pkce" => &[Json],
-        "probe" => &[Region, Endpoint, Timeout, ExchangeTimeout, Json],
+        "probe" => &[Region, Endpoint, Timeout, ExchangeTimeout, Json, Profile],
+        "completions" | "man" => &[],
         // The look-alike's own client: the one it accepts.
         "mock-server" => &[ClientId, ClientSecret],
         // Without JSON output: --json is refused there (see `commands::run`).
@@ -394,6 +458,7 @@ pub(crate) fn uses(name: &str) -> &'static [Opt] {
             ClientId,
             ClientSecret,
             Json,
+            Profile,
         ],
         // refresh, token, exec.
         _ => &Opt::ALL,
@@ -457,8 +522,17 @@ mod tests {
     fn every_subcommand_says_what_it_uses() {
         let cmd = command();
         let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
-        assert_eq!(names.len(), 12, "{names:?}");
-        for name in ["status", "logout", "pkce", "probe", "mock-server", "demo"] {
+        assert_eq!(names.len(), 14, "{names:?}");
+        for name in [
+            "status",
+            "logout",
+            "pkce",
+            "probe",
+            "mock-server",
+            "demo",
+            "completions",
+            "man",
+        ] {
             assert!(names.contains(&name), "{name}");
             assert!(uses(name).len() < Opt::ALL.len(), "{name}");
         }

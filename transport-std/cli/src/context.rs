@@ -204,8 +204,10 @@ fn absolute(path: &std::path::Path) -> Result<PathBuf, Fail> {
         .map_err(|e| Fail::Config(format!("--ca-file {}: {e}", path.display())))
 }
 
-/// The store when none is given: `<config dir>/lwa/tokens.json`.
-fn default_store() -> Result<PathBuf, Fail> {
+/// lwa's directory in the user's configuration directory: `$XDG_CONFIG_HOME/lwa`, else
+/// `~/.config/lwa` (macOS: `~/Library/Application Support/lwa`; Windows: `%APPDATA%\lwa`).
+/// `None` when the variables it comes from are not set.
+pub(crate) fn config_dir() -> Option<PathBuf> {
     let env = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())
@@ -218,10 +220,14 @@ fn default_store() -> Result<PathBuf, Fail> {
     } else {
         env("XDG_CONFIG_HOME").or_else(|| env("HOME").map(|h| h.join(".config")))
     };
-    base.map(|b| b.join("lwa").join("tokens.json"))
-        .ok_or_else(|| {
-            Fail::Config("no store path: pass --store or set LWA_STORE (HOME is not set)".into())
-        })
+    base.map(|b| b.join("lwa"))
+}
+
+/// The store when none is given: `<config dir>/lwa/tokens.json`.
+fn default_store() -> Result<PathBuf, Fail> {
+    config_dir().map(|d| d.join("tokens.json")).ok_or_else(|| {
+        Fail::Config("no store path: pass --store or set LWA_STORE (HOME is not set)".into())
+    })
 }
 
 /// The store path of the command line, without building a client (status and logout send

@@ -34,6 +34,7 @@ mod args;
 mod commands;
 mod context;
 mod fail;
+mod profiles;
 mod signals;
 mod text;
 
@@ -46,7 +47,11 @@ fn main() -> ExitCode {
         Err(e) => return output::usage_error(&e, output::json_requested()),
     };
     let json = cli.global.json;
-    let result = context::secret_from_stdin(&mut cli).and_then(|()| commands::run(cli));
+    let mut result = context::secret_from_stdin(&mut cli);
+    if result.is_ok() && !matches!(cli.command, args::Command::Status { all: true }) {
+        result = profiles::apply(&mut cli.global);
+    }
+    let result = result.and_then(|()| commands::run(cli));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(fail) => output::report(&fail, json),

@@ -42,13 +42,24 @@ pub(crate) fn emit(line: std::fmt::Arguments<'_>) -> Result<(), Fail> {
     out.write_fmt(line)
         .and_then(|()| out.write_all(b"\n"))
         .and_then(|()| out.flush())
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                Fail::ClosedStdout
-            } else {
-                Fail::Network(format!("cannot write to stdout: {e}"))
-            }
-        })
+        .map_err(stdout_failure)
+}
+
+/// Bytes to stdout as they are (a script, a manual page), failing as [`emit`] does.
+pub(crate) fn emit_bytes(bytes: &[u8]) -> Result<(), Fail> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(stdout_failure)
+}
+
+/// What a failed write to stdout means: a reader that went away, or a real failure.
+fn stdout_failure(e: std::io::Error) -> Fail {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Fail::ClosedStdout
+    } else {
+        Fail::Network(format!("cannot write to stdout: {e}"))
+    }
 }
 
 /// Text to stderr; see [`errln!`].

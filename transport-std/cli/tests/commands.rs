@@ -145,6 +145,7 @@ fn exchange_with_pkce_and_json_output() {
         [
             "access_token",
             "expires_at",
+            "expires_at_rfc3339",
             "expires_in",
             "refresh_token",
             "token_type"

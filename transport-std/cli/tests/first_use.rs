@@ -73,6 +73,12 @@ fn the_store_remembers_where_its_tokens_came_from_and_sends_them_nowhere_else() 
     assert_eq!(stored.ca_file.as_deref(), Some(ca.as_path()));
     assert!(ca.is_absolute());
 
+    let o = env.run(&["status"]);
+    assert!(
+        stdout(&o).contains(&format!("\nissued by: {}\n", server.origin())),
+        "{}",
+        stdout(&o)
+    );
     // A plain `lwa refresh`, no --endpoint, no --ca-file: the store's origin and CA.
     let o = env.local().args(["refresh"]).output().unwrap();
     assert_exit(&o, 0, "");

@@ -107,6 +107,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
         serde_json::json!({
             "signed_in": true,
             "client_id": CLIENT_ID,
+            "issued_by": null,
             "access_token_expires_at": expires_at,
             "access_token_expires_in": json["access_token_expires_in"].as_u64().filter(|s| (47 * 60..=47 * 60 + 30).contains(s)).unwrap(),
             "store": path,
@@ -478,11 +479,15 @@ fn help_separates_global_options_and_subcommands_accept_the_others() {
             "--store",
             "--client-id",
             "--client-secret",
-            "--json"
+            "--json",
+            "--profile"
         ]
     );
     let help = stdout(&bare().args(["status", "-h"]).output().unwrap());
-    assert_eq!(section(&help, "Global options:"), ["--store", "--json"]);
+    assert_eq!(
+        section(&help, "Global options:"),
+        ["--store", "--json", "--profile"]
+    );
     let help = stdout(&bare().args(["mock-server", "-h"]).output().unwrap());
     assert_eq!(
         section(&help, "Global options:"),

@@ -1762,12 +1762,12 @@ fn revoke_all(shared: &Shared) -> usize {
 fn approve_page(shared: &Shared, method: &str, p: &Params) -> (u16, String, &'static str) {
     let code = p.get("user_code").map_or("", String::as_str);
     let (status, message, outcome) = if method == "POST" {
-        if approve(shared, code) {
+        if let Some(code) = approved_code(shared, code) {
             (
                 200,
                 format!(
                     "<p id=\"result\">Approved: the device with code <b>{}</b> is signed in.</p>",
-                    html_escaped(code)
+                    html_escaped(&code)
                 ),
                 "approved",
             )
@@ -1810,23 +1810,23 @@ fn html_escaped(text: &str) -> String {
 /// Approves the pair whose user code is `user_code`, as a person types it: case and spaces
 /// do not matter.
 fn approve(shared: &Shared, user_code: &str) -> bool {
+    approved_code(shared, user_code).is_some()
+}
+
+/// [`approve`], returning the code as the look-alike spells it.
+fn approved_code(shared: &Shared, user_code: &str) -> Option<String> {
     let typed: String = user_code
         .chars()
         .filter(|c| !c.is_whitespace())
         .map(|c| c.to_ascii_uppercase())
         .collect();
     let mut state = shared.state();
-    match state
+    let pair = state
         .pairs
         .iter_mut()
-        .find(|p| !typed.is_empty() && p.user_code == typed)
-    {
-        Some(p) => {
-            p.approved = true;
-            true
-        }
-        None => false,
-    }
+        .find(|p| !typed.is_empty() && p.user_code == typed)?;
+    pair.approved = true;
+    Some(pair.user_code.clone())
 }
 
 fn authorize(shared: &Shared, redirect_uri: &str, code_challenge: Option<&str>) -> String {

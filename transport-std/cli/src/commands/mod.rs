@@ -12,6 +12,7 @@ pub(crate) mod device_login;
 pub(crate) mod exchange;
 pub(crate) mod exec;
 pub(crate) mod logout;
+pub(crate) mod manual;
 pub(crate) mod mock_server;
 pub(crate) mod pkce;
 pub(crate) mod probe;
@@ -67,7 +68,10 @@ pub(crate) fn run(cli: Cli) -> Result<(), Fail> {
             env_name,
             command,
         ),
-        Command::Status => status::run(g),
+        Command::Status { all: false } => status::run(g),
+        Command::Status { all: true } => status::run_all(g),
+        Command::Completions { shell } => manual::completions(*shell),
+        Command::Man { out_dir } => manual::man(out_dir.as_deref()),
         Command::Logout => logout::run(g),
         Command::DeviceLogin {
             product_id,

@@ -14,7 +14,9 @@ use lwa_std::store::{FileStore, StoredTokens};
 pub(crate) const CLIENT_ID: &str = "amzn1.application-oa2-client.mock";
 
 /// Every variable lwa reads, removed, so that the caller's environment does not leak in.
-pub(crate) const LWA_VARS: [&str; 8] = [
+pub(crate) const LWA_VARS: [&str; 10] = [
+    "LWA_PROFILE",
+    "LWA_CONFIG",
     "LWA_ENDPOINT",
     "LWA_CA_FILE",
     "LWA_STORE",
