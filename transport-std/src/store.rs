@@ -589,18 +589,13 @@ impl Locked<'_> {
     /// the [module docs](self)).
     ///
     /// # Errors
-    /// As [`FileStore::remove`]; [`StoreError::Io`] if the lock file cannot be deleted (the
-    /// store is deleted by then).
+    /// As [`FileStore::remove`]. Deleting the lock file is best effort: the tokens are gone
+    /// by then, and a lock file left behind holds nothing.
     pub fn remove_and_unlock(self) -> Result<(), StoreError> {
         remove_store(self.store)?;
         #[cfg(unix)]
         {
-            let lock_path = self.store.lock_path();
-            match fs::remove_file(&lock_path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(self.store.io("delete", &lock_path)(e)),
-            }
+            let _ = fs::remove_file(self.store.lock_path());
         }
         drop(self);
         Ok(())
