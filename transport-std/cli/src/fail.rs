@@ -59,6 +59,10 @@ impl From<StoreError> for Fail {
         match e {
             // Another lwa is busy with the store: a timeout, worth trying again.
             StoreError::LockTimeout { .. } => Self::Network(format!("token store: {e}")),
+            StoreError::Directory { ref path } => Self::Config(format!(
+                "token store: {e}; to keep the tokens in it, pass --store {}",
+                path.join("tokens.json").display()
+            )),
             _ => Self::Config(format!("token store: {e}")),
         }
     }
@@ -129,7 +133,7 @@ pub(crate) fn failure(ctx: &Ctx, e: DriverError<SaveError>, doing: Doing) -> Fai
     match e {
         DriverError::SignInRequired => Fail::Config(format!(
             "not signed in: no refresh token stored in {} (run `lwa device-login` or `lwa exchange`)",
-            ctx.store.path().display()
+            ctx.store.location()
         )),
         DriverError::Stopped(reason) => Fail::OAuth(reason.to_string()),
         DriverError::Refused(r) => refusal(&r, doing),

@@ -172,7 +172,9 @@ pub(crate) fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
     if !flags.is_empty() {
         message.push_str(&format!(": {}", flags.join(", ")));
     }
-    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue) {
+    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue)
+        && !values.is_empty()
+    {
         message.push_str(&format!(" (possible values: {})", values.join(", ")));
     }
     if let Some(ContextValue::String(suggested)) = e.get(ContextKind::SuggestedArg) {

@@ -9,7 +9,7 @@ use crate::text::{expiry, unix_now};
 
 pub(crate) fn run(g: &Global) -> Result<(), Fail> {
     let store = store_of(g)?;
-    let path = store.path().display().to_string();
+    let path = store.location().to_string();
     let stored = store.load()?;
     let signed_in = stored.as_ref().filter(|s| !s.refresh_token.is_empty());
     let expires_at = signed_in

@@ -3,7 +3,7 @@
 
 use lwa_std::driver::Restore;
 
-use crate::context::{Ctx, Fresh, open};
+use crate::context::{Ctx, Fresh, not_signed_in, open};
 use crate::fail::{Doing, Fail, failure};
 use crate::output::printable;
 
@@ -20,13 +20,10 @@ pub(crate) enum How {
 
 /// The token, and how it was had.
 pub(crate) fn served(ctx: &Ctx) -> Result<(Fresh, How), Fail> {
-    let not_signed_in = || {
-        Fail::Config(format!(
-            "not signed in: {} does not exist (run `lwa device-login` or `lwa exchange`)",
-            ctx.store.path().display()
-        ))
-    };
-    let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
+    let stored = ctx
+        .store
+        .load()?
+        .ok_or_else(|| not_signed_in(ctx.store.location()))?;
     let client_id = ctx.client_id(Some(&stored))?;
     // A token the session hands out as it is is served without the lock: writers rename
     // whole files into place, so this never waits for another lwa in a slow refresh.
