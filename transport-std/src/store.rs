@@ -449,6 +449,7 @@ impl FileStore {
         }
         let lock_path = self.lock_path();
         let started = StdInstant::now();
+        let mut reopened = false;
         let file = loop {
             let file = match open_lock(&lock_path) {
                 Ok(f) => f,
@@ -487,6 +488,16 @@ impl FileStore {
             if names_file(&lock_path, &file).map_err(self.io("open", &lock_path))? {
                 break file;
             }
+            // Bounded like the wait: a lock file replaced over and over must not keep this
+            // loop going. The first re-open is always made, even with a zero timeout.
+            let waited = started.elapsed();
+            if reopened && waited >= self.lock_timeout {
+                return Err(StoreError::LockTimeout {
+                    path: lock_path,
+                    waited,
+                });
+            }
+            reopened = true;
         };
         give_lock_to_dir_owner(
             &file,
