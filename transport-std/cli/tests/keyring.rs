@@ -241,6 +241,17 @@ fn sign_in_status_token_and_logout_in_the_keyring() {
         "a good stored token sends nothing"
     );
 
+    // A refresh replaces the entry's document.
+    let o = keyring.run(&["refresh", "--json"]);
+    assert_exit(&o, 0);
+    let refreshed = keyring.load().unwrap();
+    let json: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(json["access_token"], refreshed.access_token.as_str());
+    assert_ne!(refreshed.access_token, stored.access_token);
+    assert!(server.issued(&refreshed.access_token));
+    assert_eq!(refreshed.refresh_token, stored.refresh_token);
+    assert_eq!(server.requests(), requests + 1);
+
     let o = keyring.run(&["logout"]);
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), format!("signed out: deleted {entry}\n"));
