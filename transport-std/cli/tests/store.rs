@@ -3,6 +3,10 @@
 //! reachable (exit 2, nothing written anywhere), and the lock file a logout deletes without
 //! two processes ever holding the lock at once.
 
+// Linux: no keyring is made by a session bus address that leads nowhere (the Secret
+// Service's bus; macOS and Windows have their keyrings without one), and a process waiting
+// on the lock file is found through /proc.
+#![cfg(target_os = "linux")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
