@@ -24,6 +24,24 @@
 //! store whose owner cannot be kept is not rewritten. Errors name the file and the problem,
 //! never the file's content.
 //!
+//! Deleting the store ([`FileStore::remove`], [`Locked::remove_and_unlock`]) deletes the lock
+//! file too, under the lock (on Unix; elsewhere the lock file stays). A process that was
+//! waiting for the deleted lock file then checks, once it holds it, that the lock file's name
+//! still leads to the file it locked, and opens the name again if not: two processes never
+//! hold the lock at once, one on the deleted file and one on its successor.
+//!
+//! # In the OS keyring
+//!
+//! [`FileStore::keyring`] keeps the same JSON document as the secret of one entry of the
+//! operating system's keyring instead (service [`KEYRING_SERVICE`], the entry's name as
+//! account): the Secret Service on Linux and the BSDs, the Keychain on macOS, the Credential
+//! Manager on Windows, through the `keyring` crate, with the crate feature `keyring`. One
+//! secret write replaces the document whole, which is the keyring's atomic replace; reads
+//! take no lock; writers take turns on a lock file, `<lock dir>/keyring-NAME.lock`, with the
+//! same semantics as a file store's. When no keyring service can be reached the store says so
+//! ([`StoreError::KeyringUnavailable`]) and nothing is written anywhere else: there is no
+//! fallback to a file. Without the feature every keyring operation fails that way.
+//!
 //! ```
 //! use lwa_std::store::{FileStore, StoredTokens};
 //!
@@ -107,6 +125,60 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(75);
 /// must not eat the memory).
 pub const MAX_STORE_LEN: u64 = 64 * 1024;
 
+/// The keyring service under which [`FileStore::keyring`] keeps its entries; the entry's
+/// name is the account.
+pub const KEYRING_SERVICE: &str = "lwa";
+
+/// The keyring entry's name when none is given.
+pub const DEFAULT_KEYRING_NAME: &str = "default";
+
+/// The longest keyring entry name [`FileStore::keyring`] takes.
+pub const MAX_KEYRING_NAME_LEN: usize = 64;
+
+/// Whether `name` can name a keyring entry: 1 to [`MAX_KEYRING_NAME_LEN`] characters of
+/// `A-Z`, `a-z`, `0-9`, `.`, `_` and `-` (it is also part of the lock file's name).
+///
+/// ```
+/// use lwa_std::store::is_keyring_name;
+/// assert!(is_keyring_name("work.alexa-1"));
+/// assert!(!is_keyring_name(""));
+/// assert!(!is_keyring_name("../x"));
+/// ```
+#[must_use]
+pub fn is_keyring_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_KEYRING_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Where a store keeps its tokens, for messages: `Display` writes the file's path, or
+/// `keyring:NAME`.
+///
+/// ```
+/// use lwa_std::store::FileStore;
+/// let store = FileStore::keyring("work", "/tmp/lwa-doc").unwrap();
+/// assert_eq!(store.location().to_string(), "keyring:work");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location<'a> {
+    /// A JSON file.
+    File(&'a Path),
+    /// An entry of the OS keyring, by name.
+    Keyring(&'a str),
+}
+
+impl fmt::Display for Location<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Keyring(name) => write!(f, "keyring:{name}"),
+        }
+    }
+}
+
 /// How often a waiting [`FileStore::lock`] tries the lock again.
 const LOCK_POLL: Duration = Duration::from_millis(50);
 
@@ -123,9 +195,9 @@ pub enum StoreError {
         /// The error.
         error: io::Error,
     },
-    /// The file is not a token store.
+    /// The file or keyring entry is not a token store.
     Corrupt {
-        /// The file.
+        /// The file, or `keyring:NAME` for a keyring entry.
         path: PathBuf,
         /// What is wrong and where (line and column); never any of the file's content.
         error: String,
@@ -136,11 +208,36 @@ pub enum StoreError {
         /// The file.
         path: PathBuf,
     },
-    /// The store is larger than [`MAX_STORE_LEN`]: refused, not read.
-    TooLarge {
-        /// The file.
+    /// The store is a directory: refused, never read or written.
+    Directory {
+        /// The directory.
         path: PathBuf,
     },
+    /// The store is larger than [`MAX_STORE_LEN`]: refused, not read.
+    TooLarge {
+        /// The file, or `keyring:NAME` for a keyring entry.
+        path: PathBuf,
+    },
+    /// No keyring service could be reached, or it refused access (the Secret Service is not
+    /// running or its collection stays locked, the platform has none, or lwa-std was built
+    /// without the `keyring` feature). Nothing was written, in the keyring or elsewhere.
+    KeyringUnavailable {
+        /// The entry's name.
+        name: String,
+        /// What the platform said.
+        detail: String,
+    },
+    /// The keyring failed while reading, writing or deleting the entry.
+    Keyring {
+        /// The entry's name.
+        name: String,
+        /// What was being done.
+        action: &'static str,
+        /// What the platform said; never any of the entry's secret.
+        detail: String,
+    },
+    /// A keyring entry name that [`is_keyring_name`] refuses.
+    KeyringName,
     /// Another process held the store's lock for longer than the lock timeout.
     LockTimeout {
         /// The lock file.
@@ -166,10 +263,30 @@ impl fmt::Display for StoreError {
                 "{} is not a regular file (a symbolic link, FIFO or device): refused",
                 path.display()
             ),
+            Self::Directory { path } => write!(
+                f,
+                "{} is a directory, not a token store file: refused",
+                path.display()
+            ),
             Self::TooLarge { path } => write!(
                 f,
                 "{} is larger than {MAX_STORE_LEN} bytes, more than any token store: refused",
                 path.display()
+            ),
+            Self::KeyringUnavailable { name, detail } => write!(
+                f,
+                "no OS keyring can be reached for keyring:{name} ({detail}); nothing was \
+                 written, in the keyring or elsewhere"
+            ),
+            Self::Keyring {
+                name,
+                action,
+                detail,
+            } => write!(f, "cannot {action} keyring:{name}: {detail}"),
+            Self::KeyringName => write!(
+                f,
+                "a keyring entry name is 1 to {MAX_KEYRING_NAME_LEN} characters of A-Z, a-z, \
+                 0-9, '.', '_' and '-'"
             ),
             Self::LockTimeout { path, waited } => write!(
                 f,
@@ -188,16 +305,24 @@ impl std::error::Error for StoreError {
             Self::Io { error, .. } => Some(error),
             Self::Corrupt { .. }
             | Self::NotAFile { .. }
+            | Self::Directory { .. }
             | Self::TooLarge { .. }
-            | Self::LockTimeout { .. } => None,
+            | Self::LockTimeout { .. }
+            | Self::KeyringUnavailable { .. }
+            | Self::Keyring { .. }
+            | Self::KeyringName => None,
         }
     }
 }
 
-/// A token store in a JSON file. See the [module docs](self).
+/// A token store in a JSON file, or in an entry of the OS keyring
+/// ([`keyring`](Self::keyring)). See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct FileStore {
+    /// The file; for a keyring store `<lock dir>/keyring-NAME`, the stem of its lock file.
     path: PathBuf,
+    /// The keyring entry's name, for a keyring store.
+    keyring: Option<String>,
     lock_timeout: Duration,
 }
 
@@ -219,7 +344,54 @@ impl FileStore {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
+            keyring: None,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// A store in the OS keyring's entry `name` (service [`KEYRING_SERVICE`]), its writers
+    /// taking turns on the lock file `<lock_dir>/keyring-NAME.lock`. Nothing is touched
+    /// until the first read or write.
+    ///
+    /// ```
+    /// use lwa_std::store::{FileStore, Location};
+    /// let store = FileStore::keyring("default", "/tmp/lwa-doc").unwrap();
+    /// assert_eq!(store.location(), Location::Keyring("default"));
+    /// assert!(FileStore::keyring("a/b", "/tmp/lwa-doc").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError::KeyringName`] if [`is_keyring_name`] refuses `name`.
+    pub fn keyring(name: &str, lock_dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        if !is_keyring_name(name) {
+            return Err(StoreError::KeyringName);
+        }
+        Ok(Self {
+            path: lock_dir.into().join(format!("keyring-{name}")),
+            keyring: Some(name.to_owned()),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        })
+    }
+
+    /// Whether the store's keyring can be reached, for a keyring store; a file store
+    /// answers `Ok` without touching anything. Worth calling before a sign-in whose
+    /// tokens could not be saved.
+    ///
+    /// # Errors
+    /// [`StoreError::KeyringUnavailable`].
+    pub fn reachable(&self) -> Result<(), StoreError> {
+        match &self.keyring {
+            Some(name) => os_keyring::check(name),
+            None => Ok(()),
+        }
+    }
+
+    /// Where the tokens are: the file, or the keyring entry.
+    #[must_use]
+    pub fn location(&self) -> Location<'_> {
+        match &self.keyring {
+            Some(name) => Location::Keyring(name),
+            None => Location::File(&self.path),
         }
     }
 
@@ -237,7 +409,9 @@ impl FileStore {
         self
     }
 
-    /// Where the store lives.
+    /// Where the store lives: the file, or for a keyring store `<lock dir>/keyring-NAME`, to
+    /// which its lock file's name adds `.lock` (there is no file of that name). Messages
+    /// should name [`location`](Self::location).
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
@@ -278,40 +452,65 @@ impl FileStore {
     /// Takes the lock (see [`lock`](Self::lock)) and returns the locked file: the lock is
     /// held until it is closed.
     fn acquire(&self) -> Result<File, StoreError> {
+        // A keyring store that cannot reach its keyring creates no lock file either.
+        if let Some(name) = &self.keyring {
+            os_keyring::check(name)?;
+        }
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(self.io("create the directory", dir))?;
         }
         let lock_path = self.lock_path();
-        let file = match open_lock(&lock_path) {
-            Ok(f) => f,
-            Err(e) if is_symlink_refusal(&e) => {
+        let started = StdInstant::now();
+        let mut reopened = false;
+        let file = loop {
+            let file = match open_lock(&lock_path) {
+                Ok(f) => f,
+                Err(e) if is_symlink_refusal(&e) => {
+                    return Err(StoreError::NotAFile { path: lock_path });
+                }
+                Err(e) => return Err(self.io("open", &lock_path)(e)),
+            };
+            if !file
+                .metadata()
+                .map_err(self.io("open", &lock_path))?
+                .is_file()
+            {
                 return Err(StoreError::NotAFile { path: lock_path });
             }
-            Err(e) => return Err(self.io("open", &lock_path)(e)),
-        };
-        if !file
-            .metadata()
-            .map_err(self.io("open", &lock_path))?
-            .is_file()
-        {
-            return Err(StoreError::NotAFile { path: lock_path });
-        }
-        let started = StdInstant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(e)) => return Err(self.io("lock", &lock_path)(e)),
+            loop {
+                match file.try_lock() {
+                    Ok(()) => break,
+                    Err(fs::TryLockError::WouldBlock) => {}
+                    Err(fs::TryLockError::Error(e)) => {
+                        return Err(self.io("lock", &lock_path)(e));
+                    }
+                }
+                let waited = started.elapsed();
+                if waited >= self.lock_timeout {
+                    return Err(StoreError::LockTimeout {
+                        path: lock_path,
+                        waited,
+                    });
+                }
+                std::thread::sleep(LOCK_POLL.min(self.lock_timeout - waited));
             }
+            // A logout deletes the lock file under the lock: whoever waited on it now holds
+            // a lock on a file nobody else will open, while a newcomer locks a new file of
+            // that name. Only the file the name leads to excludes anyone.
+            if names_file(&lock_path, &file).map_err(self.io("open", &lock_path))? {
+                break file;
+            }
+            // Bounded like the wait: a lock file replaced over and over must not keep this
+            // loop going. The first re-open is always made, even with a zero timeout.
             let waited = started.elapsed();
-            if waited >= self.lock_timeout {
+            if reopened && waited >= self.lock_timeout {
                 return Err(StoreError::LockTimeout {
                     path: lock_path,
                     waited,
                 });
             }
-            std::thread::sleep(LOCK_POLL.min(self.lock_timeout - waited));
-        }
+            reopened = true;
+        };
         give_lock_to_dir_owner(
             &file,
             self.path
@@ -319,7 +518,9 @@ impl FileStore {
                 .filter(|d| !d.as_os_str().is_empty())
                 .unwrap_or(Path::new(".")),
         );
-        self.remove_stale_temps();
+        if self.keyring.is_none() {
+            self.remove_stale_temps();
+        }
         Ok(file)
     }
 
@@ -370,12 +571,12 @@ impl FileStore {
         self.lock()?.save(tokens)
     }
 
-    /// Deletes the store (the lock file stays).
+    /// Deletes the store, then its lock file (see [`Locked::remove_and_unlock`]).
     ///
     /// # Errors
     /// [`StoreError::Io`] if it exists and cannot be deleted.
     pub fn remove(&self) -> Result<(), StoreError> {
-        self.lock()?.remove()
+        self.lock()?.remove_and_unlock()
     }
 }
 
@@ -396,17 +597,60 @@ impl Locked<'_> {
         write_store(self.store, tokens)
     }
 
-    /// Deletes the store under the lock.
+    /// Deletes the store under the lock; the lock file stays, so that the lock still
+    /// excludes others until dropped.
     ///
     /// # Errors
     /// As [`FileStore::remove`].
     pub fn remove(&self) -> Result<(), StoreError> {
         remove_store(self.store)
     }
+
+    /// Deletes the store, then, still under the lock, the lock file (on Unix; elsewhere it
+    /// stays), and releases the lock: a logout leaves no file behind. A process waiting for
+    /// the lock meanwhile opens the lock file's name again once it gets the deleted one (see
+    /// the [module docs](self)).
+    ///
+    /// # Errors
+    /// As [`FileStore::remove`]. Deleting the lock file is best effort: the tokens are gone
+    /// by then, and a lock file left behind holds nothing.
+    pub fn remove_and_unlock(self) -> Result<(), StoreError> {
+        remove_store(self.store)?;
+        #[cfg(unix)]
+        {
+            let _ = fs::remove_file(self.store.lock_path());
+        }
+        drop(self);
+        Ok(())
+    }
 }
 
 /// Replaces the store atomically; the caller holds the lock.
 fn write_store(store: &FileStore, tokens: &StoredTokens) -> Result<(), StoreError> {
+    match &store.keyring {
+        Some(name) => os_keyring::write(name, tokens),
+        None => write_file(store, tokens),
+    }
+}
+
+/// Deletes the store; the caller holds the lock.
+fn remove_store(store: &FileStore) -> Result<(), StoreError> {
+    match &store.keyring {
+        Some(name) => os_keyring::remove(name),
+        None => remove_file(store),
+    }
+}
+
+/// Reads the store; no lock needed.
+fn read_store(store: &FileStore) -> Result<Option<StoredTokens>, StoreError> {
+    match &store.keyring {
+        Some(name) => os_keyring::read(name),
+        None => read_file(store),
+    }
+}
+
+/// Replaces the file atomically; the caller holds the lock.
+fn write_file(store: &FileStore, tokens: &StoredTokens) -> Result<(), StoreError> {
     let path = &store.path;
     let dir = path
         .parent()
@@ -435,9 +679,13 @@ fn write_store(store: &FileStore, tokens: &StoredTokens) -> Result<(), StoreErro
     // What is there now: a store that is not a regular file is refused, not replaced.
     let existing = match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_file() => Some(meta),
-        Ok(_) => {
+        Ok(meta) => {
             text.zeroize();
-            return Err(StoreError::NotAFile { path: path.clone() });
+            return Err(if meta.is_dir() {
+                StoreError::Directory { path: path.clone() }
+            } else {
+                StoreError::NotAFile { path: path.clone() }
+            });
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => {
@@ -466,9 +714,13 @@ fn write_store(store: &FileStore, tokens: &StoredTokens) -> Result<(), StoreErro
     result
 }
 
-/// Deletes the store; the caller holds the lock.
-fn remove_store(store: &FileStore) -> Result<(), StoreError> {
+/// Deletes the file; the caller holds the lock.
+fn remove_file(store: &FileStore) -> Result<(), StoreError> {
     let path = &store.path;
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => return Err(StoreError::Directory { path: path.clone() }),
+        _ => {}
+    }
     match fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -481,7 +733,7 @@ fn remove_store(store: &FileStore) -> Result<(), StoreError> {
     sync_dir(dir).map_err(store.io("sync", dir))
 }
 
-fn read_store(store: &FileStore) -> Result<Option<StoredTokens>, StoreError> {
+fn read_file(store: &FileStore) -> Result<Option<StoredTokens>, StoreError> {
     let path = &store.path;
     let not_a_file = || StoreError::NotAFile { path: path.clone() };
     // Without following a link, and without waiting for a writer to open a FIFO.
@@ -499,6 +751,9 @@ fn read_store(store: &FileStore) -> Result<Option<StoredTokens>, StoreError> {
         Err(e) => return Err(store.io("read", path)(e)),
     };
     let meta = file.metadata().map_err(store.io("read", path))?;
+    if meta.is_dir() {
+        return Err(StoreError::Directory { path: path.clone() });
+    }
     if !meta.is_file() {
         return Err(not_a_file());
     }
@@ -551,6 +806,26 @@ fn is_symlink_refusal(e: &io::Error) -> bool {
     {
         let _ = e;
         false
+    }
+}
+
+/// Whether `path` still names `file` (the same device and inode): false once the file was
+/// deleted or replaced. Where lock files are never deleted (not Unix), always true.
+fn names_file(path: &Path, file: &File) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let ours = file.metadata()?;
+        match fs::symlink_metadata(path) {
+            Ok(now) => Ok(now.dev() == ours.dev() && now.ino() == ours.ino()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, file);
+        Ok(true)
     }
 }
 
@@ -666,6 +941,149 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     {
         let _ = dir;
         Ok(())
+    }
+}
+
+/// The keyring store's operations over the `keyring` crate.
+#[cfg(feature = "keyring")]
+mod os_keyring {
+    use std::path::PathBuf;
+
+    use keyring::{Entry, Error};
+    use zeroize::{Zeroize, Zeroizing};
+
+    use super::{KEYRING_SERVICE, MAX_STORE_LEN, StoreError, StoredTokens, describe_json_error};
+
+    /// `keyring:NAME`, the path the shared errors ([`StoreError::Corrupt`],
+    /// [`StoreError::TooLarge`]) name.
+    fn location(name: &str) -> PathBuf {
+        PathBuf::from(format!("keyring:{name}"))
+    }
+
+    fn unavailable(name: &str, detail: String) -> StoreError {
+        StoreError::KeyringUnavailable {
+            name: name.to_owned(),
+            detail,
+        }
+    }
+
+    /// What a keyring error means for the store; never the secret the error may carry.
+    fn failure(name: &str, action: &'static str, error: Error) -> StoreError {
+        let keyring = |detail: String| StoreError::Keyring {
+            name: name.to_owned(),
+            action,
+            detail,
+        };
+        match error {
+            Error::NoDefaultStore => unavailable(name, startup_failure()),
+            Error::NoStorageAccess(e) => unavailable(name, format!("no access: {e}")),
+            Error::PlatformFailure(e) => keyring(e.to_string()),
+            Error::BadEncoding(mut bytes) | Error::BadDataFormat(mut bytes, _) => {
+                bytes.zeroize();
+                StoreError::Corrupt {
+                    path: location(name),
+                    error: "the entry's secret is not in the form stored".into(),
+                }
+            }
+            Error::Ambiguous(entries) => keyring(format!(
+                "{} entries match service {KEYRING_SERVICE} and this name",
+                entries.len()
+            )),
+            Error::TooLong(what, limit) => keyring(format!(
+                "the {what} is longer than the keyring takes ({limit})"
+            )),
+            Error::Invalid(what, why) => keyring(format!("invalid {what}: {why}")),
+            Error::NoEntry => keyring("no such entry".into()),
+            other => keyring(other.to_string()),
+        }
+    }
+
+    /// Why the platform's keyring could not be opened when the process first tried.
+    fn startup_failure() -> String {
+        match Entry::store_status() {
+            Ok(()) => "the keyring could not be opened".into(),
+            Err(Error::PlatformFailure(e) | Error::NoStorageAccess(e)) => e.to_string(),
+            Err(Error::Invalid(what, why)) => format!("{what} {why}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn entry(name: &str, action: &'static str) -> Result<Entry, StoreError> {
+        Entry::new(KEYRING_SERVICE, name).map_err(|e| failure(name, action, e))
+    }
+
+    /// Whether the keyring can be reached at all, before a lock file is made for it.
+    pub(super) fn check(name: &str) -> Result<(), StoreError> {
+        match Entry::store_status() {
+            Ok(()) => Ok(()),
+            Err(_) => Err(unavailable(name, startup_failure())),
+        }
+    }
+
+    pub(super) fn read(name: &str) -> Result<Option<StoredTokens>, StoreError> {
+        let secret = match entry(name, "read")?.get_secret() {
+            Ok(secret) => Zeroizing::new(secret),
+            Err(Error::NoEntry) => return Ok(None),
+            Err(e) => return Err(failure(name, "read", e)),
+        };
+        if u64::try_from(secret.len()).map_or(true, |n| n > MAX_STORE_LEN) {
+            return Err(StoreError::TooLarge {
+                path: location(name),
+            });
+        }
+        serde_json::from_slice::<StoredTokens>(&secret)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                path: location(name),
+                error: describe_json_error(&e),
+            })
+    }
+
+    pub(super) fn write(name: &str, tokens: &StoredTokens) -> Result<(), StoreError> {
+        let text = Zeroizing::new(serde_json::to_vec(tokens).map_err(|e| StoreError::Corrupt {
+            path: location(name),
+            error: describe_json_error(&e),
+        })?);
+        // One call replaces the whole secret, or fails and leaves the old one.
+        entry(name, "write")?
+            .set_secret(&text)
+            .map_err(|e| failure(name, "write", e))
+    }
+
+    pub(super) fn remove(name: &str) -> Result<(), StoreError> {
+        match entry(name, "delete")?.delete_credential() {
+            Ok(()) | Err(Error::NoEntry) => Ok(()),
+            Err(e) => Err(failure(name, "delete", e)),
+        }
+    }
+}
+
+/// Without the `keyring` feature: every keyring operation says so.
+#[cfg(not(feature = "keyring"))]
+mod os_keyring {
+    use super::{StoreError, StoredTokens};
+
+    fn unavailable(name: &str) -> StoreError {
+        StoreError::KeyringUnavailable {
+            name: name.to_owned(),
+            detail: "lwa-std was built without its `keyring` feature".into(),
+        }
+    }
+
+    pub(super) fn check(name: &str) -> Result<(), StoreError> {
+        Err(unavailable(name))
+    }
+
+    pub(super) fn read(name: &str) -> Result<Option<StoredTokens>, StoreError> {
+        Err(unavailable(name))
+    }
+
+    pub(super) fn write(name: &str, _tokens: &StoredTokens) -> Result<(), StoreError> {
+        Err(unavailable(name))
+    }
+
+    pub(super) fn remove(name: &str) -> Result<(), StoreError> {
+        Err(unavailable(name))
     }
 }
 
@@ -905,7 +1323,7 @@ mod tests {
         fs::write(dir.path().join("blocked/x"), b"x").unwrap();
         assert!(matches!(
             blocked.save(&tokens(2)),
-            Err(StoreError::NotAFile { .. })
+            Err(StoreError::Directory { .. })
         ));
         assert_eq!(fs::read(store.path()).unwrap(), before);
         let leftovers = fs::read_dir(dir.path())
@@ -961,6 +1379,107 @@ mod tests {
         for name in no {
             assert!(!is_temp_name(name, "tokens.json"), "{name}");
         }
+    }
+
+    #[test]
+    fn keyring_names_and_locations() {
+        for good in ["default", "a", "..", "work.alexa-1_2", &"x".repeat(64)] {
+            assert!(is_keyring_name(good), "{good}");
+        }
+        for bad in ["", "a/b", "a b", "ä", "a:b", &"x".repeat(65)] {
+            assert!(!is_keyring_name(bad), "{bad}");
+            assert!(matches!(
+                FileStore::keyring(bad, "/x"),
+                Err(StoreError::KeyringName)
+            ));
+        }
+        let store = FileStore::keyring("work", "/cfg/lwa").unwrap();
+        assert_eq!(store.location(), Location::Keyring("work"));
+        assert_eq!(store.location().to_string(), "keyring:work");
+        assert_eq!(store.lock_path(), Path::new("/cfg/lwa/keyring-work.lock"));
+        let file = FileStore::new("/cfg/lwa/tokens.json");
+        assert_eq!(file.location().to_string(), "/cfg/lwa/tokens.json");
+        assert_eq!(
+            StoreError::KeyringUnavailable {
+                name: "work".into(),
+                detail: "no bus".into()
+            }
+            .to_string(),
+            "no OS keyring can be reached for keyring:work (no bus); nothing was written, in \
+             the keyring or elsewhere"
+        );
+    }
+
+    #[test]
+    fn a_directory_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let expected = format!(
+            "{} is a directory, not a token store file: refused",
+            dir.path().display()
+        );
+        let load = store.load().unwrap_err();
+        assert!(matches!(load, StoreError::Directory { .. }), "{load:?}");
+        assert_eq!(load.to_string(), expected);
+        let save = store.save(&tokens(1)).unwrap_err();
+        assert_eq!(save.to_string(), expected);
+        let remove = store.remove().unwrap_err();
+        assert_eq!(remove.to_string(), expected);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn removing_the_store_removes_its_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("tokens.json"));
+        store.save(&tokens(1)).unwrap();
+        assert!(dir.path().join("tokens.json.lock").exists());
+        store.remove().unwrap();
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        // Locked::remove keeps it: the guard still excludes others until dropped.
+        store.save(&tokens(2)).unwrap();
+        let lock = store.lock().unwrap();
+        lock.remove().unwrap();
+        assert!(dir.path().join("tokens.json.lock").exists());
+        assert!(lock.load().unwrap().is_none());
+    }
+
+    /// A process that waited on the lock file a logout deleted must not hold "the lock" at
+    /// the same time as one that locked the new file of that name. Without the check that
+    /// the name still leads to the locked file, the waiter gets the deleted file's lock
+    /// while the newcomer holds the new one, and both are inside at once.
+    #[cfg(unix)]
+    #[test]
+    fn a_waiter_on_a_deleted_lock_file_does_not_share_the_lock() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("tokens.json"));
+        store.save(&tokens(1)).unwrap();
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let hold = |store: FileStore, inside: Arc<AtomicUsize>, most: Arc<AtomicUsize>| {
+            std::thread::spawn(move || {
+                let lock = store.lock().unwrap();
+                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(400));
+                inside.fetch_sub(1, Ordering::SeqCst);
+                drop(lock);
+            })
+        };
+        let logout = store.lock().unwrap();
+        // The waiter opens the lock file now and waits on it.
+        let waiter = hold(store.clone(), inside.clone(), most.clone());
+        std::thread::sleep(Duration::from_millis(200));
+        logout.remove_and_unlock().unwrap();
+        // The newcomer creates and locks a new lock file at once; the waiter gets the old
+        // one within a poll.
+        let newcomer = hold(store.clone(), inside.clone(), most.clone());
+        waiter.join().unwrap();
+        newcomer.join().unwrap();
+        assert_eq!(most.load(Ordering::SeqCst), 1, "two holders at once");
+        assert!(dir.path().join("tokens.json.lock").exists());
     }
 
     #[test]

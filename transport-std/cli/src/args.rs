@@ -1,6 +1,7 @@
 //! The command line: the global options (accepted before or after any subcommand; each
 //! subcommand's help lists those it uses), the subcommands and their own options.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -89,15 +90,20 @@ pub(crate) struct Global {
     #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 75,
           value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub(crate) lock_timeout: u64,
-    /// Token store [default: $LWA_STORE, else <config dir>/lwa/tokens.json].
+    /// Token store: a file, or `keyring[:NAME]` for the OS keyring's entry NAME (default
+    /// `default`; no fallback to a file) [default: $LWA_STORE, else <config
+    /// dir>/lwa/tokens.json].
+    // An OsString, so that an empty value reaches the command's own message
+    // (`context::store_of`) rather than clap's.
     #[arg(
         long,
         global = true,
         help_heading = "Global options",
-        value_name = "PATH",
-        env = "LWA_STORE"
+        value_name = "PATH|keyring[:NAME]",
+        env = "LWA_STORE",
+        value_parser = clap::builder::OsStringValueParser::new()
     )]
-    pub(crate) store: Option<PathBuf>,
+    pub(crate) store: Option<OsString>,
     /// Client ID [default: $LWA_CLIENT_ID, else the store's].
     #[arg(
         long,

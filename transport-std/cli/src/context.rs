@@ -9,7 +9,10 @@ use lwa_std::core::endpoint::{Endpoint, Region};
 use lwa_std::core::secret::Secret;
 use lwa_std::core::session::{Config, TokenStore, Tokens};
 use lwa_std::driver::{Driver, Restore};
-use lwa_std::store::{FileStore, SessionStore, StoreError, StoredTokens};
+use lwa_std::store::{
+    DEFAULT_KEYRING_NAME, FileStore, Location, SessionStore, StoreError, StoredTokens,
+    is_keyring_name,
+};
 use zeroize::Zeroizing;
 
 use crate::args::{Cli, Command, Global, RegionArg};
@@ -111,6 +114,8 @@ impl Ctx {
         if let Some(pem) = extra_ca_pem {
             builder = builder.add_ca_pem(pem)?;
         }
+        // Before anything is sent: a sign-in whose tokens cannot be saved is of no use.
+        store.reachable()?;
         Ok(Self {
             client: builder.build()?,
             store,
@@ -223,21 +228,63 @@ pub(crate) fn config_dir() -> Option<PathBuf> {
     base.map(|b| b.join("lwa"))
 }
 
-/// The store when none is given: `<config dir>/lwa/tokens.json`.
-fn default_store() -> Result<PathBuf, Fail> {
-    config_dir().map(|d| d.join("tokens.json")).ok_or_else(|| {
-        Fail::Config("no store path: pass --store or set LWA_STORE (HOME is not set)".into())
-    })
+/// The store the command line names (`--store PATH`, `--store keyring[:NAME]`, the same in
+/// LWA_STORE, else `<config dir>/lwa/tokens.json`), without building a client (status and
+/// logout send nothing).
+pub(crate) fn store_of(g: &Global) -> Result<FileStore, Fail> {
+    let no_home = |what: &str| {
+        Fail::Config(format!(
+            "no {what}: pass --store or set LWA_STORE (HOME is not set)"
+        ))
+    };
+    let store = match g.store.as_deref() {
+        None => FileStore::new(
+            config_dir()
+                .ok_or_else(|| no_home("store path"))?
+                .join("tokens.json"),
+        ),
+        Some(arg) if arg.is_empty() => {
+            return Err(Fail::Config(
+                "--store needs a path or keyring[:NAME]".into(),
+            ));
+        }
+        Some(arg) => match arg.to_str().and_then(keyring_name) {
+            Some(name) => {
+                if !is_keyring_name(name) {
+                    return Err(Fail::Config(format!(
+                        "--store keyring:NAME: {}",
+                        StoreError::KeyringName
+                    )));
+                }
+                // The lock file of a keyring store: a directory that is lwa's alone.
+                let lock_dir = config_dir()
+                    .ok_or_else(|| no_home("directory for the keyring store's lock file"))?;
+                FileStore::keyring(name, lock_dir)?
+            }
+            None => FileStore::new(PathBuf::from(arg)),
+        },
+    };
+    Ok(store.lock_timeout(Duration::from_secs(g.lock_timeout)))
 }
 
-/// The store path of the command line, without building a client (status and logout send
-/// nothing).
-pub(crate) fn store_of(g: &Global) -> Result<FileStore, Fail> {
-    let path = match &g.store {
-        Some(p) => p.clone(),
-        None => default_store()?,
+/// The entry name of `keyring` or `keyring:NAME` (a file of that name is `./keyring`).
+fn keyring_name(arg: &str) -> Option<&str> {
+    if arg == "keyring" {
+        Some(DEFAULT_KEYRING_NAME)
+    } else {
+        arg.strip_prefix("keyring:")
+    }
+}
+
+/// "not signed in" for the store at `location`.
+pub(crate) fn not_signed_in(location: Location<'_>) -> Fail {
+    let what = match location {
+        Location::Keyring(_) => format!("no tokens in {location}"),
+        _ => format!("{location} does not exist"),
     };
-    Ok(FileStore::new(path).lock_timeout(Duration::from_secs(g.lock_timeout)))
+    Fail::Config(format!(
+        "not signed in: {what} (run `lwa device-login` or `lwa exchange`)"
+    ))
 }
 
 /// Tokens a session handed out, ready to print.
@@ -288,7 +335,7 @@ pub(crate) fn print_fresh(ctx: &Ctx, fresh: &Fresh, what: &str) -> Result<(), Fa
             "{what}: access token valid for {} (until {}); tokens saved to {}",
             span(fresh.expires_in),
             local_time(fresh.expires_at),
-            ctx.store.path().display()
+            ctx.store.location()
         )?;
     }
     Ok(())

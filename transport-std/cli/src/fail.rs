@@ -76,6 +76,10 @@ impl From<StoreError> for Fail {
         match e {
             // Another lwa is busy with the store: a timeout, worth trying again.
             StoreError::LockTimeout { .. } => Self::Network(format!("token store: {e}")),
+            StoreError::Directory { ref path } => Self::Config(format!(
+                "token store: {e}; to keep the tokens in it, pass --store {}",
+                path.join("tokens.json").display()
+            )),
             _ => Self::Config(format!("token store: {e}")),
         }
     }
@@ -151,7 +155,7 @@ pub(crate) fn client_failure(ctx: &Ctx, e: ClientError) -> Fail {
 /// What a failed run of the session means for the person at the command.
 pub(crate) fn failure(ctx: &Ctx, e: DriverError<SaveError>, doing: Doing) -> Fail {
     match e {
-        DriverError::SignInRequired => not_signed_in(ctx),
+        DriverError::SignInRequired => not_signed_in_as(ctx),
         DriverError::Stopped(reason) => Fail::OAuth(reason.to_string()),
         DriverError::Refused(r) => refusal(&r, doing),
         DriverError::Failed(e) => client_failure(ctx, e),
@@ -173,8 +177,8 @@ pub(crate) fn failure(ctx: &Ctx, e: DriverError<SaveError>, doing: Doing) -> Fai
 }
 
 /// Not signed in as the command's client: say which client the store holds, if another.
-fn not_signed_in(ctx: &Ctx) -> Fail {
-    let path = ctx.store.path().display();
+fn not_signed_in_as(ctx: &Ctx) -> Fail {
+    let path = ctx.store.location();
     let other = ctx
         .store
         .load()

@@ -209,7 +209,9 @@ pub(crate) fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
     {
         message.push_str(&format!(": {why}"));
     }
-    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue) {
+    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue)
+        && !values.is_empty()
+    {
         message.push_str(&format!(" (possible values: {})", values.join(", ")));
     }
     if let Some(ContextValue::String(suggested)) = e.get(ContextKind::SuggestedArg) {

@@ -8,7 +8,8 @@
 //! client_id = "amzn1.application-oa2-client.0123"
 //! region = "eu"                   # or endpoint = "https://..."; default na
 //! ca_file = "/etc/lwa/extra.pem"  # optional
-//! store = "/srv/lwa/kitchen.json" # optional; default <config dir>/lwa/profiles/kitchen.json
+//! store = "/srv/lwa/kitchen.json" # optional (or "keyring:kitchen"); default
+//!                                 # <config dir>/lwa/profiles/kitchen.json
 //! ```
 //!
 //! `--profile NAME` (or `LWA_PROFILE`) fills in what the command line and the environment
@@ -161,10 +162,13 @@ pub(crate) fn apply(g: &mut Global) -> Result<(), Fail> {
 /// [`apply`] for one profile.
 pub(crate) fn fill(g: &mut Global, name: &str, profile: &Profile) -> Result<(), Fail> {
     if g.store.is_none() {
-        g.store = Some(match &profile.store {
-            Some(path) => path.clone(),
-            None => default_store(name)?,
-        });
+        g.store = Some(
+            match &profile.store {
+                Some(path) => path.clone(),
+                None => default_store(name)?,
+            }
+            .into_os_string(),
+        );
     }
     if g.client_id.is_none() {
         g.client_id.clone_from(&profile.client_id);
@@ -241,7 +245,10 @@ mod tests {
         g.store = Some("/given.json".into());
         fill(&mut g, "k", &profile).unwrap();
         assert_eq!(g.client_id.as_deref(), Some("given"));
-        assert_eq!(g.store.as_deref(), Some(Path::new("/given.json")));
+        assert_eq!(
+            g.store.as_deref(),
+            Some(std::ffi::OsStr::new("/given.json"))
+        );
         assert!(matches!(g.region, Some(RegionArg::Fe)));
         assert_eq!(g.ca_file.as_deref(), Some(Path::new("/p.pem")));
         // An endpoint on the command line: the profile's region is not used.

@@ -24,7 +24,7 @@ pub(crate) fn run(g: &Global) -> Result<(), Fail> {
     let store_path = dir.join("tokens.json");
     let demo_global = Global {
         endpoint: Some(server.origin().to_owned()),
-        store: Some(store_path.clone()),
+        store: Some(store_path.clone().into_os_string()),
         client_id: Some(config.client_id.clone()),
         client_secret: None,
         json: false,

@@ -1,5 +1,5 @@
-//! `lwa logout`: forget the stored tokens (delete the store). The device stays linked in the
-//! Amazon account until it is removed there.
+//! `lwa logout`: forget the stored tokens (delete the store, or the keyring entry, and the
+//! lock file). The device stays linked in the Amazon account until it is removed there.
 
 use crate::args::Global;
 use crate::context::store_of;
@@ -7,10 +7,10 @@ use crate::fail::Fail;
 
 pub(crate) fn run(g: &Global) -> Result<(), Fail> {
     let store = store_of(g)?;
-    let path = store.path().display().to_string();
+    let path = store.location().to_string();
     let lock = store.lock()?;
     let deleted = lock.load()?.is_some();
-    lock.remove()?;
+    lock.remove_and_unlock()?;
     if g.json {
         outln!(
             "{}",

@@ -35,7 +35,7 @@ pub(crate) fn run_all(g: &Global) -> Result<(), Fail> {
         profiles::fill(&mut pg, name, profile)?;
         let store = store_of(&pg)?;
         let stored = store.load();
-        let shown = store.path().display().to_string();
+        let shown = store.location().to_string();
         let signed_in = stored
             .as_ref()
             .ok()
@@ -87,7 +87,7 @@ fn expires_at(s: &StoredTokens) -> Option<u64> {
 
 pub(crate) fn run(g: &Global) -> Result<(), Fail> {
     let store = store_of(g)?;
-    let path = store.path().display().to_string();
+    let path = store.location().to_string();
     let stored = store.load()?;
     let signed_in = stored.as_ref().filter(|s| !s.refresh_token.is_empty());
     let expires_at = signed_in

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use lwa_std::driver::Restore;
 
-use crate::context::{Ctx, Fresh, open};
+use crate::context::{Ctx, Fresh, not_signed_in, open};
 use crate::fail::{Doing, Fail, failure};
 use crate::output::printable;
 use crate::text::{rfc3339, span};
@@ -24,13 +24,10 @@ pub(crate) enum How {
 /// The token, valid for at least `min_valid` (the session's margin when `None`), and how
 /// it was had.
 pub(crate) fn served(ctx: &Ctx, min_valid: Option<Duration>) -> Result<(Fresh, How), Fail> {
-    let not_signed_in = || {
-        Fail::Config(format!(
-            "not signed in: {} does not exist (run `lwa device-login` or `lwa exchange`)",
-            ctx.store.path().display()
-        ))
-    };
-    let stored = ctx.store.load()?.ok_or_else(not_signed_in)?;
+    let stored = ctx
+        .store
+        .load()?
+        .ok_or_else(|| not_signed_in(ctx.store.location()))?;
     let client_id = ctx.client_id(Some(&stored))?;
     let config = || {
         let mut config = ctx.config(&client_id);
