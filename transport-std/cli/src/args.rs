@@ -48,6 +48,17 @@ pub(crate) struct Global {
     #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) exchange_timeout: u64,
+    /// HTTP proxy for HTTPS, http://[user:password@]host[:port] (port 1080 if none), or
+    /// `none` to connect directly [default: $https_proxy, $HTTPS_PROXY, $all_proxy,
+    /// $ALL_PROXY, the first set]; hosts in $no_proxy or $NO_PROXY go direct. Plain http://
+    /// endpoints never use a proxy.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "URL|none"
+    )]
+    pub(crate) proxy: Option<String>,
     /// How long to wait, in seconds, for another lwa that is updating the store; a valid
     /// stored token is served without waiting.
     #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 75,
@@ -250,6 +261,7 @@ pub(crate) enum Opt {
     CaFile,
     Timeout,
     ExchangeTimeout,
+    Proxy,
     LockTimeout,
     Store,
     ClientId,
@@ -259,12 +271,13 @@ pub(crate) enum Opt {
 
 impl Opt {
     /// Every global option.
-    pub(crate) const ALL: [Self; 10] = [
+    pub(crate) const ALL: [Self; 11] = [
         Self::Region,
         Self::Endpoint,
         Self::CaFile,
         Self::Timeout,
         Self::ExchangeTimeout,
+        Self::Proxy,
         Self::LockTimeout,
         Self::Store,
         Self::ClientId,
@@ -280,6 +293,7 @@ impl Opt {
             Self::CaFile => "ca_file",
             Self::Timeout => "timeout",
             Self::ExchangeTimeout => "exchange_timeout",
+            Self::Proxy => "proxy",
             Self::LockTimeout => "lock_timeout",
             Self::Store => "store",
             Self::ClientId => "client_id",

@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lwa_std::client::Client;
+use lwa_std::client::{Client, ClientBuilder, Error as ClientError};
 use lwa_std::core::endpoint::{Endpoint, Region};
 use lwa_std::core::secret::Secret;
 use lwa_std::core::session::{Config, TokenStore, Tokens};
 use lwa_std::driver::{Driver, Restore};
+use lwa_std::proxy::{NoProxy, Proxy};
 use lwa_std::store::{FileStore, SessionStore, StoreError, StoredTokens};
 use zeroize::Zeroizing;
 
@@ -90,12 +91,19 @@ impl Ctx {
         if let Some(pem) = extra_ca_pem {
             builder = builder.add_ca_pem(pem)?;
         }
+        let builder = with_proxy(builder, g.proxy.as_deref())?;
+        let client = builder.build().map_err(|e| match e {
+            ClientError::ProxyEnv(_) => {
+                Fail::Config(format!("{e}; fix it, or pass --proxy URL or --proxy none"))
+            }
+            e => Fail::from(e),
+        })?;
         let store = match &g.store {
             Some(p) => p.clone(),
             None => default_store()?,
         };
         Ok(Self {
-            client: builder.build()?,
+            client,
             store: FileStore::new(store).lock_timeout(Duration::from_secs(g.lock_timeout)),
             client_id: g.client_id.clone().filter(|s| !s.is_empty()),
             client_secret: g.client_secret.clone().filter(|s| !s.is_empty()),
@@ -124,6 +132,20 @@ impl Ctx {
                 Fail::Config("no client ID: pass --client-id or set LWA_CLIENT_ID".into())
             })
     }
+}
+
+/// The proxy `--proxy` names: `none` for none, a URL (with `NO_PROXY`'s hosts going
+/// around it, as curl does), or, without the option, the environment's (the builder reads
+/// it). The URL is never repeated in an error: it may hold a password.
+fn with_proxy(builder: ClientBuilder, option: Option<&str>) -> Result<ClientBuilder, Fail> {
+    Ok(match option {
+        None => builder,
+        Some(none) if none.eq_ignore_ascii_case("none") => builder.proxy(None),
+        Some(url) => {
+            let proxy = Proxy::parse(url).map_err(|e| Fail::Config(format!("--proxy: {e}")))?;
+            builder.proxy(Some(proxy.with_no_proxy(NoProxy::from_env())))
+        }
+    })
 }
 
 /// The endpoint the options name: `--endpoint`, else the region's.
