@@ -307,14 +307,14 @@ impl Opt {
 /// that one alias or wrapper with the same options serves every subcommand).
 pub(crate) fn uses(name: &str) -> &'static [Opt] {
     use Opt::{
-        ClientId, ClientSecret, Endpoint, ExchangeTimeout, Json, LockTimeout, Region, Store,
+        ClientId, ClientSecret, Endpoint, ExchangeTimeout, Json, LockTimeout, Proxy, Region, Store,
         Timeout,
     };
     match name {
         "status" => &[Store, Json],
         "logout" => &[Store, LockTimeout, Json],
         "pkce" => &[Json],
-        "probe" => &[Region, Endpoint, Timeout, ExchangeTimeout, Json],
+        "probe" => &[Region, Endpoint, Timeout, ExchangeTimeout, Proxy, Json],
         // The look-alike's own client: the one it accepts.
         "mock-server" => &[ClientId, ClientSecret],
         // Without JSON output: --json is refused there (see `commands::run`).

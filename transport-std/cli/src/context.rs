@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lwa_std::client::{Client, ClientBuilder, Error as ClientError};
+use lwa_std::client::Client;
 use lwa_std::core::endpoint::{Endpoint, Region};
 use lwa_std::core::secret::Secret;
 use lwa_std::core::session::{Config, TokenStore, Tokens};
@@ -91,13 +91,7 @@ impl Ctx {
         if let Some(pem) = extra_ca_pem {
             builder = builder.add_ca_pem(pem)?;
         }
-        let builder = with_proxy(builder, g.proxy.as_deref())?;
-        let client = builder.build().map_err(|e| match e {
-            ClientError::ProxyEnv(_) => {
-                Fail::Config(format!("{e}; fix it, or pass --proxy URL or --proxy none"))
-            }
-            e => Fail::from(e),
-        })?;
+        let client = builder.proxy(proxy_of(g, &endpoint)?).build()?;
         let store = match &g.store {
             Some(p) => p.clone(),
             None => default_store()?,
@@ -134,18 +128,26 @@ impl Ctx {
     }
 }
 
-/// The proxy `--proxy` names: `none` for none, a URL (with `NO_PROXY`'s hosts going
-/// around it, as curl does), or, without the option, the environment's (the builder reads
-/// it). The URL is never repeated in an error: it may hold a password.
-fn with_proxy(builder: ClientBuilder, option: Option<&str>) -> Result<ClientBuilder, Fail> {
-    Ok(match option {
-        None => builder,
-        Some(none) if none.eq_ignore_ascii_case("none") => builder.proxy(None),
+/// The proxy connections to `endpoint` go through: `--proxy none` for none, `--proxy URL`
+/// (with `NO_PROXY`'s hosts going around it, as curl does), else the environment's, read
+/// as the library reads it; none for plain `http://`, and none for a host `NO_PROXY`
+/// lists. The URL is never repeated in an error: it may hold a password.
+pub(crate) fn proxy_of(g: &Global, endpoint: &Endpoint<'_>) -> Result<Option<Proxy>, Fail> {
+    let proxy = match g.proxy.as_deref() {
+        Some(none) if none.eq_ignore_ascii_case("none") => None,
+        // Checked even for plain http://: it was typed to be used.
         Some(url) => {
             let proxy = Proxy::parse(url).map_err(|e| Fail::Config(format!("--proxy: {e}")))?;
-            builder.proxy(Some(proxy.with_no_proxy(NoProxy::from_env())))
+            Some(proxy.with_no_proxy(NoProxy::from_env()))
         }
-    })
+        None if !endpoint.is_tls() => None,
+        None => Proxy::from_env().map_err(|e| {
+            Fail::Config(format!(
+                "proxy from the environment: {e}; fix it, or pass --proxy URL or --proxy none"
+            ))
+        })?,
+    };
+    Ok(proxy.filter(|p| endpoint.is_tls() && p.is_used_for(endpoint.host())))
 }
 
 /// The endpoint the options name: `--endpoint`, else the region's.

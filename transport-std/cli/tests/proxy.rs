@@ -409,4 +409,73 @@ fn plain_http_never_uses_a_proxy() {
     assert_exit(&o, 0, "");
     assert!(server.issued(&env.load().access_token));
     assert_eq!(refusing.connections(), 0);
+    // A --proxy that is not a proxy URL is refused all the same: it was typed to be used.
+    let o = run(env.command().args(["refresh", "--proxy", "https://proxy"]));
+    assert_exit(&o, 2, "lwa: --proxy: only http:// proxies are supported\n");
+}
+
+/// `lwa probe` through tinyproxy (from HTTPS_PROXY): the device's TLS runs end to end
+/// through the tunnel, and the report names the proxy, its password hidden.
+#[test]
+fn probe_through_tinyproxy() {
+    let server = LookAlike::start();
+    let Some(proxy) = Tinyproxy::start(server.port, Some((PROXY_USER, PROXY_PASSWORD))) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let anchors = dir.path().join("anchors.pem");
+    std::fs::write(&anchors, &server.ca_pem).unwrap();
+    let probe = |proxy_url: &str, json: bool| {
+        let mut c = common::bare();
+        c.args(["--endpoint", &server.origin(), "--timeout", "5"])
+            .env("HTTPS_PROXY", proxy_url);
+        if json {
+            c.arg("--json");
+        }
+        c.arg("probe")
+            .arg("--anchors")
+            .arg(&anchors)
+            .output()
+            .unwrap()
+    };
+    let good = proxy.url(Some(&format!("{PROXY_USER}:{PROXY_PASSWORD}")));
+    let o = probe(&good, true);
+    assert_exit(&o, 0, "");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["connects"], true, "{report}");
+    assert_eq!(
+        report["proxy"],
+        format!("http://{PROXY_USER}:***@127.0.0.1:{}", proxy.port)
+    );
+    assert!(connects(&proxy.log()) >= 1, "{}", proxy.log());
+    let o = probe(&good, false);
+    assert_exit(&o, 0, "");
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().take(2).collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "probe: localhost:{} with lwa-embedded's TLS code",
+                server.port
+            ),
+            format!(
+                "  through the proxy http://{PROXY_USER}:***@127.0.0.1:{} (CONNECT; TLS end to end)",
+                proxy.port
+            ),
+        ]
+    );
+    assert!(!stdout(&o).contains(PROXY_PASSWORD));
+    // Refused by the proxy: the host cannot be reached, exit 3.
+    let o = probe(&proxy.url(None), false);
+    assert_exit(
+        &o,
+        3,
+        &format!(
+            "lwa: cannot reach localhost:{}: proxy http://127.0.0.1:{}: refused the tunnel: \
+             HTTP 407 (proxy authentication required or wrong: check the user and password in \
+             the proxy URL)\n",
+            server.port, proxy.port
+        ),
+    );
 }
