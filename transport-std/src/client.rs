@@ -580,7 +580,9 @@ impl Write for Connection {
 }
 
 impl Client {
-    /// A client for `endpoint` with the built-in trust anchors and default timeouts.
+    /// A client for `endpoint` with the built-in trust anchors, default timeouts and, for
+    /// TLS, the environment's proxy if it names one (`HTTPS_PROXY` and the rest: see
+    /// [`ClientBuilder::proxy`], which keeps it out).
     ///
     /// # Errors
     /// As [`ClientBuilder::build`].
@@ -595,7 +597,8 @@ impl Client {
         Self::builder(endpoint).build()
     }
 
-    /// Settings for a client of `endpoint`.
+    /// Settings for a client of `endpoint`: the built-in trust anchors, default timeouts,
+    /// and the environment's proxy unless [`ClientBuilder::proxy`] says otherwise.
     ///
     /// ```
     /// use std::time::Duration;

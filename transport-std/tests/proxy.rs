@@ -81,6 +81,19 @@ fn a_refresh_through_tinyproxy() {
         client.proxy().map(ToString::to_string),
         Some(proxy.url(None))
     );
+    let with_password = Proxy::parse(&proxy.url(Some("u:hunter2"))).unwrap();
+    let builder = Client::builder(&Endpoint::parse_origin(server.origin()).unwrap())
+        .proxy(Some(with_password));
+    assert!(!format!("{builder:?}").contains("hunter2"), "{builder:?}");
+    let debug = format!("{:?}", builder.build().unwrap());
+    assert!(
+        debug.contains(&format!(
+            "proxy: Some(\"http://u:***@127.0.0.1:{}\")",
+            proxy.port
+        )),
+        "{debug}"
+    );
+    assert!(!debug.contains("hunter2"));
     let access = refresh(&client, &server.issue_refresh_token()).unwrap();
     assert!(server.issued(&access), "{access}");
     assert_eq!(server.requests(), 1);
@@ -276,6 +289,18 @@ fn hostile_proxies_end_by_the_deadline() {
         );
         eprintln!("{behaviour:?}: ended after {took:?}");
     }
+    // A tunnel that opens, then carries nothing: the TLS handshake ends by the deadline.
+    let hostile = HostileProxy::start(Hostile::OkThenStall);
+    let c = client(&server, Some(&hostile.url(None)), deadline);
+    let started = Instant::now();
+    let e = refresh(&c, "Atzr|x").unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(e, Error::Timeout), "{e:?}");
+    assert!(
+        took >= deadline && took < deadline + Duration::from_millis(500),
+        "{took:?}"
+    );
+    eprintln!("OkThenStall: ended after {took:?}");
     let ended = |behaviour| {
         let hostile = HostileProxy::start(behaviour);
         let c = client(&server, Some(&hostile.url(None)), Duration::from_secs(20));

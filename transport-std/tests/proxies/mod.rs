@@ -197,6 +197,8 @@ pub(crate) enum Hostile {
     Trickle,
     /// Answers `HTTP/1.1 200 Connection established`, then closes.
     OkThenClose,
+    /// Answers `HTTP/1.1 200 Connection established`, then says nothing more.
+    OkThenStall,
     /// Answers bytes that are not HTTP.
     Garbage,
     /// Answers this status with a small HTML body.
@@ -274,6 +276,10 @@ fn serve(mut stream: TcpStream, behaviour: Hostile, heads: &Mutex<Vec<Vec<u8>>>)
         }
         Hostile::OkThenClose => {
             let _ = stream.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        }
+        Hostile::OkThenStall => {
+            let _ = stream.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+            thread::sleep(Duration::from_secs(60));
         }
         Hostile::Garbage => {
             let _ = stream.write_all(b"\x00\xffSSH-2.0-nonsense\r\n\r\n");
