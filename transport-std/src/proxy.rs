@@ -1010,6 +1010,58 @@ mod tests {
         ));
     }
 
+    /// Nothing panics on any input: 200 000 strings over the characters that matter to the
+    /// parsers (a deterministic xorshift), as URLs, lists, hosts and answers.
+    #[test]
+    fn nothing_panics_on_any_input() {
+        const ALPHABET: &[u8] = b"htp:/@[]%.*,-_ 019afAF\r\n\t\xc3\xa9HTP/1.2";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let far = Instant::now() + Duration::from_secs(3600);
+        let (mut parsed, mut answered) = (0, 0);
+        for _ in 0..200_000 {
+            let len = (next() % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            let text = String::from_utf8_lossy(&bytes);
+            let urls = [
+                text.to_string(),
+                format!("http://{text}"),
+                format!("http://u:{text}@h:1"),
+            ];
+            for url in &urls {
+                if let Ok(p) = Proxy::parse(url) {
+                    parsed += 1;
+                    // What parses displays as a URL that parses to the same proxy.
+                    let again = Proxy::parse(&p.to_string().replace("***", "x")).unwrap();
+                    assert_eq!(
+                        (again.host(), again.port()),
+                        (p.host(), p.port()),
+                        "{url:?}"
+                    );
+                }
+            }
+            let list = NoProxy::parse(&text);
+            let _ = list.matches(&text);
+            let _ = NoProxy::parse("a.b, 10.0.0.0/8, ::1/128").matches(&text);
+            let status = format!("HTTP/1.1 {} ", 100 + next() % 500);
+            let answer = [status.as_bytes(), &bytes, b"\r\n\r\n"].concat();
+            if read_answer(&mut answer.as_slice(), far).is_ok() {
+                answered += 1;
+            }
+            let _ = read_answer(&mut bytes.as_slice(), far);
+        }
+        // The inputs reached past the first checks.
+        assert!(parsed > 1000, "{parsed}");
+        assert!(answered > 1000, "{answered}");
+    }
+
     #[test]
     fn refusals_say_what_the_status_means() {
         let p = Proxy::parse("http://u:pw@proxy:3128").unwrap();
