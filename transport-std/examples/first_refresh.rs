@@ -25,6 +25,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         .ok_or("the look-alike serves HTTPS with a CA")?;
     let client = Client::builder(&Endpoint::parse_origin(server.origin())?)
         .add_ca_pem(ca_pem)?
+        // The look-alike is on this host: no proxy of the environment's (HTTPS_PROXY) in
+        // between. Against Amazon, leave this out to honour it.
+        .proxy(None)
         .build()?;
 
     let dir = std::env::temp_dir().join(format!("lwa-first-refresh-{}", std::process::id()));

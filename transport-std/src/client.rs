@@ -10,6 +10,12 @@
 //! reading the answer all end by that deadline, so neither a silent name server nor a
 //! server that trickles bytes can hold a caller past it.
 //!
+//! TLS endpoints go through an HTTP proxy when one is set ([`ClientBuilder::proxy`]) or, by
+//! default, when the environment names one (`HTTPS_PROXY` and the rest, as curl and reqwest
+//! read them: see [`crate::proxy`]); TLS then runs end to end through a `CONNECT` tunnel,
+//! with the same verification, and the proxy's part ends by the same deadline. Plain
+//! `http://` never goes through a proxy.
+//!
 //! The client holds no protocol logic: it writes what the exchange emits and hands it what
 //! the connection reads.
 //!
@@ -51,6 +57,8 @@ use lwa_core::session::Failure;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+
+use crate::proxy::{EnvError, Proxy, TunnelError};
 
 /// The rustls crypto provider lwa-std connects with: *ring*'s. It builds with a C compiler
 /// alone (aws-lc-rs, rustls' default, needs CMake and, on some targets, NASM or Go). rustls
@@ -114,6 +122,16 @@ pub enum Error {
     TlsAnswer,
     /// The answer was broken, too large, a redirect, or an error page.
     Exchange(ExchangeError),
+    /// A proxy variable of the environment is not a proxy URL: nothing was sent.
+    ProxyEnv(EnvError),
+    /// The tunnel through the proxy could not be opened, or closed before the TLS handshake
+    /// finished: nothing was sent to the host.
+    Proxy {
+        /// The proxy, as `http://user:***@host:port` (the password never shown).
+        proxy: String,
+        /// What went wrong.
+        error: TunnelError,
+    },
 }
 
 impl Error {
@@ -150,6 +168,7 @@ impl Error {
                 | Self::TlsConfig(_)
                 | Self::Request(_)
                 | Self::NotLoopback(_)
+                | Self::ProxyEnv(_)
         )
     }
 }
@@ -174,6 +193,8 @@ impl fmt::Display for Error {
                 f.write_str("the server answered in TLS, not plain HTTP: use an https:// endpoint")
             }
             Self::Exchange(e) => write!(f, "response: {e}"),
+            Self::ProxyEnv(e) => write!(f, "proxy from the environment: {e}"),
+            Self::Proxy { proxy, error } => write!(f, "proxy {proxy}: {error}"),
         }
     }
 }
@@ -187,6 +208,8 @@ impl std::error::Error for Error {
             Self::TlsConfig(e) | Self::Tls(e) => Some(e),
             Self::Request(e) => Some(e),
             Self::Exchange(e) => Some(e),
+            Self::ProxyEnv(e) => Some(e),
+            Self::Proxy { error, .. } => Some(error),
             Self::Timeout | Self::NotLoopback(_) | Self::TlsAnswer => None,
         }
     }
@@ -203,6 +226,16 @@ pub struct ClientBuilder {
     exchange_timeout: Duration,
     user_agent: String,
     limits: Limits,
+    proxy: ProxyChoice,
+}
+
+/// Where a client's proxy comes from.
+#[derive(Debug, Clone)]
+enum ProxyChoice {
+    /// `HTTPS_PROXY` and the rest, read when the client is built.
+    Environment,
+    /// This one, or none.
+    Set(Option<Proxy>),
 }
 
 impl ClientBuilder {
@@ -224,6 +257,32 @@ impl ClientBuilder {
     #[must_use]
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The proxy TLS connections go through: `Some` for this one (going around it for the
+    /// hosts its [`NoProxy`](crate::proxy::NoProxy) list names), `None` for none. Without
+    /// this call, [`build`](Self::build) reads the environment (`https_proxy`,
+    /// `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY`, `no_proxy`, `NO_PROXY`), as curl and reqwest
+    /// do; `proxy(None)` keeps the environment out. Plain `http://` endpoints never go
+    /// through a proxy, whatever is set here.
+    ///
+    /// ```
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::{Endpoint, Region};
+    /// use lwa_std::proxy::Proxy;
+    /// let endpoint = Endpoint::region(Region::Na);
+    /// let proxy = Proxy::parse("http://proxy.example:3128")?;
+    /// let client = Client::builder(&endpoint).proxy(Some(proxy)).build()?;
+    /// assert_eq!(client.proxy().map(|p| p.to_string()).as_deref(), Some("http://proxy.example:3128"));
+    /// // No proxy, whatever the environment says:
+    /// let direct = Client::builder(&endpoint).proxy(None).build()?;
+    /// assert!(direct.proxy().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn proxy(mut self, proxy: Option<Proxy>) -> Self {
+        self.proxy = ProxyChoice::Set(proxy);
         self
     }
 
@@ -290,10 +349,18 @@ impl ClientBuilder {
     ///
     /// # Errors
     /// [`Error::Endpoint`] for a refused endpoint, [`Error::TlsConfig`] if a CA certificate is
-    /// unusable.
+    /// unusable, [`Error::ProxyEnv`] if the proxy is read from the environment and a
+    /// variable is not a proxy URL.
     pub fn build(self) -> Result<Client, Error> {
         // Re-check through lwa-core: plain HTTP only to loopback.
         Endpoint::new(&self.host, self.port, self.tls).map_err(Error::Endpoint)?;
+        // Plain HTTP never goes through a proxy (nor reads the environment for one).
+        let proxy = match (self.tls, self.proxy) {
+            (false, _) => None,
+            (true, ProxyChoice::Set(proxy)) => proxy,
+            (true, ProxyChoice::Environment) => Proxy::from_env().map_err(Error::ProxyEnv)?,
+        }
+        .filter(|p| p.is_used_for(&self.host));
         let tls_config = if self.tls {
             let mut roots = RootCertStore::empty();
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -318,6 +385,7 @@ impl ClientBuilder {
             exchange_timeout: self.exchange_timeout,
             user_agent: self.user_agent,
             limits: self.limits,
+            proxy,
         })
     }
 }
@@ -333,6 +401,7 @@ pub struct Client {
     exchange_timeout: Duration,
     user_agent: String,
     limits: Limits,
+    proxy: Option<Proxy>,
 }
 
 impl fmt::Debug for Client {
@@ -342,6 +411,7 @@ impl fmt::Debug for Client {
             .field("port", &self.port)
             .field("tls", &self.tls.is_some())
             .field("timeout", &self.timeout)
+            .field("proxy", &self.proxy.as_ref().map(ToString::to_string))
             .finish_non_exhaustive()
     }
 }
@@ -515,7 +585,9 @@ impl Write for Connection {
 }
 
 impl Client {
-    /// A client for `endpoint` with the built-in trust anchors and default timeouts.
+    /// A client for `endpoint` with the built-in trust anchors, default timeouts and, for
+    /// TLS, the environment's proxy if it names one (`HTTPS_PROXY` and the rest: see
+    /// [`ClientBuilder::proxy`], which keeps it out).
     ///
     /// # Errors
     /// As [`ClientBuilder::build`].
@@ -530,7 +602,8 @@ impl Client {
         Self::builder(endpoint).build()
     }
 
-    /// Settings for a client of `endpoint`.
+    /// Settings for a client of `endpoint`: the built-in trust anchors, default timeouts,
+    /// and the environment's proxy unless [`ClientBuilder::proxy`] says otherwise.
     ///
     /// ```
     /// use std::time::Duration;
@@ -551,6 +624,7 @@ impl Client {
             exchange_timeout: DEFAULT_EXCHANGE_TIMEOUT,
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             limits: Limits::default(),
+            proxy: ProxyChoice::Environment,
         }
     }
 
@@ -567,6 +641,27 @@ impl Client {
         // The host was checked when the client was built.
         Endpoint::new(&self.host, self.port, self.tls.is_some())
             .unwrap_or(Endpoint::region(lwa_core::endpoint::Region::Na))
+    }
+
+    /// The proxy this client's exchanges go through, if any: the one set or read from the
+    /// environment, unless its `NO_PROXY` list names the endpoint's host; never one for
+    /// plain `http://`.
+    ///
+    /// ```
+    /// use lwa_std::client::Client;
+    /// use lwa_std::core::endpoint::Endpoint;
+    /// use lwa_std::proxy::{NoProxy, Proxy};
+    /// let proxy = Proxy::parse("proxy.example:3128")?.with_no_proxy(NoProxy::parse("localhost"));
+    /// let local = Endpoint::parse_origin("https://localhost:8443")?;
+    /// let client = Client::builder(&local).proxy(Some(proxy.clone())).build()?;
+    /// assert!(client.proxy().is_none());
+    /// let plain = Endpoint::parse_origin("http://127.0.0.1:8080")?;
+    /// assert!(Client::builder(&plain).proxy(Some(proxy)).build()?.proxy().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
     }
 
     /// Runs one exchange: connects, writes the request, reads the answer into `buf`.
@@ -623,9 +718,19 @@ impl Client {
         // A loopback name proves nothing: without TLS, only a loopback address keeps the
         // secrets on this host.
         let plain = self.tls.is_none();
-        let tcp = BoundedTcp::connect_to(&self.host, self.port, self.timeout, deadline, |ip| {
-            !plain || ip.to_canonical().is_loopback()
-        })?;
+        let tcp = match &self.proxy {
+            // Only TLS endpoints have a proxy (see `build`).
+            Some(proxy) => proxy.connect(
+                &self.host,
+                self.port,
+                &self.user_agent,
+                self.timeout,
+                deadline,
+            )?,
+            None => BoundedTcp::connect_to(&self.host, self.port, self.timeout, deadline, |ip| {
+                !plain || ip.to_canonical().is_loopback()
+            })?,
+        };
         let Some(config) = &self.tls else {
             return Ok(Connection::Plain(tcp));
         };
@@ -639,7 +744,13 @@ impl Client {
             stream
                 .conn
                 .complete_io(&mut stream.sock)
-                .map_err(|e| io_error(e, deadline))?;
+                .map_err(|e| match &self.proxy {
+                    // The host cannot have closed: the proxy did, or made it look so.
+                    Some(proxy) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        proxy.error(TunnelError::TunnelClosed)
+                    }
+                    _ => io_error(e, deadline),
+                })?;
         }
         Ok(Connection::Tls(Box::new(stream)))
     }

@@ -18,4 +18,5 @@ pub use lwa_core as core;
 
 pub mod client;
 pub mod driver;
+pub mod proxy;
 pub mod store;

@@ -85,6 +85,17 @@ pub(crate) struct Global {
     #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) exchange_timeout: u64,
+    /// HTTP proxy for HTTPS, http://[user:password@]host[:port] (port 1080 if none), or
+    /// `none` to connect directly [default: $https_proxy, $HTTPS_PROXY, $all_proxy,
+    /// $ALL_PROXY, the first set]; hosts in $no_proxy or $NO_PROXY go direct. Plain http://
+    /// endpoints never use a proxy.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "URL|none"
+    )]
+    pub(crate) proxy: Option<String>,
     /// How long to wait, in seconds, for another lwa that is updating the store; a valid
     /// stored token is served without waiting.
     #[arg(long, global = true, help_heading = "Global options", value_name = "SECONDS", default_value_t = 75,
@@ -391,6 +402,7 @@ pub(crate) enum Opt {
     AllowOtherOrigin,
     Timeout,
     ExchangeTimeout,
+    Proxy,
     LockTimeout,
     Store,
     ClientId,
@@ -401,13 +413,14 @@ pub(crate) enum Opt {
 
 impl Opt {
     /// Every global option.
-    pub(crate) const ALL: [Self; 12] = [
+    pub(crate) const ALL: [Self; 13] = [
         Self::Region,
         Self::Endpoint,
         Self::CaFile,
         Self::AllowOtherOrigin,
         Self::Timeout,
         Self::ExchangeTimeout,
+        Self::Proxy,
         Self::LockTimeout,
         Self::Store,
         Self::ClientId,
@@ -425,6 +438,7 @@ impl Opt {
             Self::AllowOtherOrigin => "allow_other_origin",
             Self::Timeout => "timeout",
             Self::ExchangeTimeout => "exchange_timeout",
+            Self::Proxy => "proxy",
             Self::LockTimeout => "lock_timeout",
             Self::Store => "store",
             Self::ClientId => "client_id",
@@ -440,13 +454,21 @@ impl Opt {
 pub(crate) fn uses(name: &str) -> &'static [Opt] {
     use Opt::{
         CaFile, ClientId, ClientSecret, Endpoint, ExchangeTimeout, Json, LockTimeout, Profile,
-        Region, Store, Timeout,
+        Proxy, Region, Store, Timeout,
     };
     match name {
         "status" => &[Store, Json, Profile],
         "logout" => &[Store, LockTimeout, Json, Profile],
         "pkce" => &[Json],
-        "probe" => &[Region, Endpoint, Timeout, ExchangeTimeout, Json, Profile],
+        "probe" => &[
+            Region,
+            Endpoint,
+            Timeout,
+            ExchangeTimeout,
+            Proxy,
+            Json,
+            Profile,
+        ],
         "completions" | "man" => &[],
         // The look-alike's own client: the one it accepts.
         "mock-server" => &[ClientId, ClientSecret],
@@ -459,6 +481,7 @@ pub(crate) fn uses(name: &str) -> &'static [Opt] {
             CaFile,
             Timeout,
             ExchangeTimeout,
+            Proxy,
             LockTimeout,
             Store,
             ClientId,

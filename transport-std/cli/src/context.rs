@@ -9,6 +9,7 @@ use lwa_std::core::endpoint::{Endpoint, Region};
 use lwa_std::core::secret::Secret;
 use lwa_std::core::session::{Config, TokenStore, Tokens};
 use lwa_std::driver::{Driver, Restore};
+use lwa_std::proxy::{NoProxy, Proxy};
 use lwa_std::store::{
     DEFAULT_KEYRING_NAME, FileStore, Location, SessionStore, StoreError, StoredTokens,
     is_keyring_name,
@@ -114,10 +115,11 @@ impl Ctx {
         if let Some(pem) = extra_ca_pem {
             builder = builder.add_ca_pem(pem)?;
         }
+        let client = builder.proxy(proxy_of(g, &endpoint)?).build()?;
         // Before anything is sent: a sign-in whose tokens cannot be saved is of no use.
         store.reachable()?;
         Ok(Self {
-            client: builder.build()?,
+            client,
             store,
             ca_file,
             client_id: g.client_id.clone().filter(|s| !s.is_empty()),
@@ -147,6 +149,28 @@ impl Ctx {
                 Fail::Config("no client ID: pass --client-id or set LWA_CLIENT_ID".into())
             })
     }
+}
+
+/// The proxy connections to `endpoint` go through: `--proxy none` for none, `--proxy URL`
+/// (with `NO_PROXY`'s hosts going around it, as curl does), else the environment's, read
+/// as the library reads it; none for plain `http://`, and none for a host `NO_PROXY`
+/// lists. The URL is never repeated in an error: it may hold a password.
+pub(crate) fn proxy_of(g: &Global, endpoint: &Endpoint<'_>) -> Result<Option<Proxy>, Fail> {
+    let proxy = match g.proxy.as_deref() {
+        Some(none) if none.eq_ignore_ascii_case("none") => None,
+        // Checked even for plain http://: it was typed to be used.
+        Some(url) => {
+            let proxy = Proxy::parse(url).map_err(|e| Fail::Config(format!("--proxy: {e}")))?;
+            Some(proxy.with_no_proxy(NoProxy::from_env()))
+        }
+        None if !endpoint.is_tls() => None,
+        None => Proxy::from_env().map_err(|e| {
+            Fail::Config(format!(
+                "proxy from the environment: {e}; fix it, or pass --proxy URL or --proxy none"
+            ))
+        })?,
+    };
+    Ok(proxy.filter(|p| endpoint.is_tls() && p.is_used_for(endpoint.host())))
 }
 
 /// The endpoint the options name: `--endpoint` (or `LWA_ENDPOINT`), else the region's

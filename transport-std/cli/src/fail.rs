@@ -8,6 +8,7 @@
 
 use lwa_std::client::Error as ClientError;
 use lwa_std::driver::{DriverError, Refusal};
+use lwa_std::proxy::TunnelError;
 use lwa_std::store::StoreError;
 
 use crate::context::{Ctx, SaveError};
@@ -145,9 +146,24 @@ pub(crate) fn client_failure(ctx: &Ctx, e: ClientError) -> Fail {
                  http://"
             ))
         }
-        ClientError::Timeout => Fail::Network(format!(
-            "timed out talking to {at} (see --timeout and --exchange-timeout)"
-        )),
+        ClientError::Timeout => Fail::Network(match ctx.client.proxy() {
+            Some(proxy) => format!(
+                "timed out talking to {at} through the proxy {proxy} (see --timeout and \
+                 --exchange-timeout)"
+            ),
+            None => format!("timed out talking to {at} (see --timeout and --exchange-timeout)"),
+        }),
+        ClientError::Proxy { error, .. } => {
+            let hint = match error {
+                TunnelError::Timeout => " (see --timeout and --exchange-timeout)",
+                TunnelError::Resolve(_) | TunnelError::Connect(_) => {
+                    "; is the proxy running, and is --proxy (or HTTPS_PROXY) right? --proxy \
+                     none connects directly"
+                }
+                _ => "",
+            };
+            Fail::Network(format!("{e}{hint}"))
+        }
         _ => Fail::from(e),
     }
 }

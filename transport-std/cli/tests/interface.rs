@@ -475,6 +475,7 @@ fn help_separates_global_options_and_subcommands_accept_the_others() {
             "--ca-file",
             "--timeout",
             "--exchange-timeout",
+            "--proxy",
             "--lock-timeout",
             "--store",
             "--client-id",

@@ -269,6 +269,8 @@ fn the_rsa_chain_is_root_intermediate_leaf_and_the_server_sends_leaf_and_interme
     let client = Client::builder(&Endpoint::parse_origin(server.origin()).unwrap())
         .add_ca_pem(server.ca_pem().unwrap())
         .unwrap()
+        // On this host: a developer's HTTPS_PROXY stays out.
+        .proxy(None)
         .build()
         .unwrap();
     let refresh = server.issue_refresh_token();

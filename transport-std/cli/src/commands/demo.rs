@@ -28,6 +28,8 @@ pub(crate) fn run(g: &Global) -> Result<(), Fail> {
         client_id: Some(config.client_id.clone()),
         client_secret: None,
         json: false,
+        // The look-alike runs on this host: no proxy of the environment's in between.
+        proxy: Some("none".to_owned()),
         ..g.clone()
     };
     let ctx = Ctx::new(&demo_global, server.ca_pem(), Sends::NewSignIn)?;

@@ -19,11 +19,12 @@ use lwa_embedded::tls::{
     TrustAnchor, algorithms, anchor_from_der, blocking, roots,
 };
 use lwa_std::client::{BoundedTcp, Error as ClientError};
+use lwa_std::proxy::Proxy;
 use rustls::pki_types::pem::PemObject as _;
 use x509_parser::prelude::{FromDer as _, X509Certificate, X509Name};
 
 use crate::args::Global;
-use crate::context::endpoint_of;
+use crate::context::{endpoint_of, proxy_of};
 use crate::fail::Fail;
 use crate::output::escaped;
 
@@ -36,6 +37,22 @@ struct Probe<'a> {
     timeout: Duration,
     exchange_timeout: Duration,
     json: bool,
+    /// The proxy to connect through (`--proxy`, the environment).
+    proxy: Option<Proxy>,
+}
+
+/// A connection to the host, through the proxy if there is one.
+fn connect(p: &Probe<'_>, deadline: Instant) -> Result<BoundedTcp, ClientError> {
+    match &p.proxy {
+        Some(proxy) => proxy.connect(
+            p.host,
+            p.port,
+            concat!("lwa/", env!("CARGO_PKG_VERSION")),
+            p.timeout,
+            deadline,
+        ),
+        None => BoundedTcp::connect(p.host, p.port, p.timeout, deadline),
+    }
 }
 
 /// `TLS_AES_128_GCM_SHA256`, the one suite the device offers.
@@ -164,7 +181,7 @@ fn device_attempt(
     anchors: &[TrustAnchor<'_>],
     deadline: Instant,
 ) -> Result<Attempt, ClientError> {
-    let tcp = BoundedTcp::connect(p.host, p.port, p.timeout, deadline)?;
+    let tcp = connect(p, deadline)?;
     let mut recorder = Recorder {
         inner: tcp,
         seen: Vec::new(),
@@ -236,7 +253,7 @@ fn negotiates(
         .with_no_client_auth();
     let name = rustls::pki_types::ServerName::try_from(p.host.to_owned()).ok()?;
     let mut conn = rustls::ClientConnection::new(Arc::new(config), name).ok()?;
-    let mut tcp = BoundedTcp::connect(p.host, p.port, p.timeout, deadline).ok()?;
+    let mut tcp = connect(p, deadline).ok()?;
     // Until the server has answered the ClientHello: what comes after (its certificate,
     // whether this client trusts it) does not matter here.
     while conn.is_handshaking() && conn.negotiated_cipher_suite().is_none() {
@@ -592,6 +609,7 @@ pub(crate) fn run(g: &Global, anchors: Option<&std::path::Path>) -> Result<(), F
         timeout: Duration::from_secs(g.timeout),
         exchange_timeout: Duration::from_secs(g.exchange_timeout),
         json: g.json,
+        proxy: proxy_of(g, &endpoint)?,
     })
 }
 
@@ -697,6 +715,9 @@ fn print_text(
     refused: Option<&Refusal>,
 ) -> Result<(), Fail> {
     outln!("probe: {}:{} with lwa-embedded's TLS code", p.host, p.port)?;
+    if let Some(proxy) = &p.proxy {
+        outln!("  through the proxy {proxy} (CONNECT; TLS end to end)")?;
+    }
     outln!("device offers: TLS 1.3, TLS_AES_128_GCM_SHA256, key exchange secp256r1 (P-256)")?;
     outln!("  signature schemes: {}", offered())?;
     outln!("  trust anchors: {anchors_from}")?;
@@ -775,6 +796,7 @@ fn print_json(
     let report = json!({
         "host": p.host,
         "port": p.port,
+        "proxy": p.proxy.as_ref().map(ToString::to_string),
         "anchors": anchors_from,
         "tls_version": negotiated.map(|n| version_name(n.0)),
         "cipher_suite": negotiated.map(|n| suite_name(n.1)),

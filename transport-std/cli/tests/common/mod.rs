@@ -13,8 +13,9 @@ use lwa_std::store::{FileStore, StoredTokens};
 /// The look-alike's client ID.
 pub(crate) const CLIENT_ID: &str = "amzn1.application-oa2-client.mock";
 
-/// Every variable lwa reads, removed, so that the caller's environment does not leak in.
-pub(crate) const LWA_VARS: [&str; 10] = [
+/// Every variable lwa reads, removed, so that the caller's environment does not leak in: a
+/// developer's proxy would otherwise carry the tests' HTTPS to the look-alike away.
+pub(crate) const LWA_VARS: [&str; 16] = [
     "LWA_PROFILE",
     "LWA_CONFIG",
     "LWA_ENDPOINT",
@@ -25,6 +26,12 @@ pub(crate) const LWA_VARS: [&str; 10] = [
     "LWA_REFRESH_TOKEN",
     "LWA_CODE",
     "LWA_CODE_VERIFIER",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
 ];
 
 /// A store directory, the origin `lwa` talks to and the CA it trusts.
