@@ -10,26 +10,14 @@
 )] // tests
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use lwa_mock::{MockConfig, MockServer};
 use lwa_std::core::pkce::CodeVerifier;
 
 mod common;
 
-use common::{CLIENT_ID, bare, stderr, stdout};
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32, stderr_has: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    assert!(stderr(o).contains(stderr_has), "stderr: {}", stderr(o));
-}
+use common::{CLIENT_ID, assert_exit, bare, stderr, stdout};
 
 /// `lwa` with its configuration directory in `home`.
 fn lwa_in(home: &Path) -> Command {

@@ -12,7 +12,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -23,19 +23,7 @@ use lwa_std::store::{FileStore, StoredTokens};
 
 mod common;
 
-use common::{CLIENT_ID, Env, now, stderr, stdout};
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32, stderr_has: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    assert!(stderr(o).contains(stderr_has), "stderr: {}", stderr(o));
-}
+use common::{CLIENT_ID, Env, assert_exit, now, stderr, stdout};
 
 fn secret_server(tls: bool, rotate: bool) -> MockServer {
     MockServer::start(

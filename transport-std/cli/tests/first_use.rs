@@ -11,7 +11,7 @@
 )] // tests
 
 use std::io::{BufRead, BufReader};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use lwa_mock::{MockConfig, MockServer};
@@ -19,19 +19,7 @@ use lwa_std::core::pkce::CodeVerifier;
 
 mod common;
 
-use common::{CLIENT_ID, Env, bare, now, stderr, stdout};
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32, stderr_has: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    assert!(stderr(o).contains(stderr_has), "stderr: {}", stderr(o));
-}
+use common::{CLIENT_ID, Env, assert_exit, bare, now, stderr, stdout};
 
 /// The PKCE verifier of these tests, and an authorization code for it from `server`.
 fn pkce_code(server: &MockServer) -> (String, String) {

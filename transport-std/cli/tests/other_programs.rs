@@ -9,25 +9,11 @@
     clippy::indexing_slicing
 )] // tests
 
-use std::process::Output;
-
 use lwa_mock::{MockConfig, MockServer};
 
 mod common;
 
-use common::{Env, now, stderr, stdout};
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32, stderr_has: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    assert!(stderr(o).contains(stderr_has), "stderr: {}", stderr(o));
-}
+use common::{Env, assert_exit, now, stdout};
 
 #[test]
 fn exec_hands_the_token_in_the_environment_and_passes_the_exit_status_through() {

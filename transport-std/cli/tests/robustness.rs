@@ -24,7 +24,7 @@ use lwa_std::store::{FileStore, StoredTokens};
 
 mod common;
 
-use common::{CLIENT_ID, Env, now, stderr, stdout};
+use common::{CLIENT_ID, Env, assert_exit, now, stderr, stdout};
 
 /// The store directory of a test, every command naming the look-alike's client ID.
 fn env_for(origin: &str, ca_pem: Option<&str>) -> Env {
@@ -108,18 +108,6 @@ fn env_for_nobody(origin: &str) -> Option<(Env, tempfile::TempDir)> {
         .with_client_id()
         .with_program(program);
     Some((env, bin))
-}
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32, stderr_has: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    assert!(stderr(o).contains(stderr_has), "stderr: {}", stderr(o));
 }
 
 /// Runs `command` to its end, or kills it after `limit` and fails the test: a hung `lwa`

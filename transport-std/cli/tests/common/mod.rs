@@ -173,3 +173,16 @@ pub(crate) fn stdout(o: &Output) -> String {
 pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// `o` exited with `code` and its stderr holds `stderr_has`; both streams shown if not.
+#[track_caller]
+pub(crate) fn assert_exit(o: &Output, code: i32, stderr_has: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+    assert!(stderr(o).contains(stderr_has), "stderr: {}", stderr(o));
+}
