@@ -201,6 +201,15 @@ pub struct Config<'a> {
     pub linking: Option<Linking<'a>>,
     /// How long before expiry to refresh (default 10 minutes).
     pub refresh_margin: Duration,
+    /// Whether access tokens are kept in storage as well as refresh tokens (default off):
+    /// then every new access token is asked to be stored ([`Action::Persist`] with
+    /// [`Tokens::access_token`]), so that a restart within its lifetime sends no request.
+    /// Turn it on only when the [`Instant`]s a driver passes are wall time (an expiry on a
+    /// clock that restarts at boot means nothing after a reboot); a host's driver, whose
+    /// clock converts to Unix time, does. Off, only a new refresh token is stored and
+    /// [`Tokens::access_token`] is `None`. A store of an access token alone that fails is
+    /// not retried and does not hold the token back: the stored refresh token is still good.
+    pub keep_access_tokens: bool,
 }
 
 impl<'a> Config<'a> {
@@ -217,6 +226,7 @@ impl<'a> Config<'a> {
             client_secret: None,
             linking: None,
             refresh_margin: DEFAULT_REFRESH_MARGIN,
+            keep_access_tokens: false,
         }
     }
 }
@@ -432,7 +442,10 @@ enum InFlight {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Storage {
     Clean,
+    /// A new refresh token (and, when kept, the access token) to store; retried until it is.
     Persist,
+    /// A new access token alone to store (the refresh token did not change): not retried.
+    PersistAccess,
     Forget,
 }
 
@@ -819,13 +832,15 @@ impl<'c> Session<'c> {
             _ if self.store_backoff.waiting(now).is_some() => {
                 return Action::Wait(self.store_backoff.until.unwrap_or(now));
             }
-            Storage::Persist => {
+            Storage::Persist | Storage::PersistAccess => {
+                let keep = self.config.keep_access_tokens;
                 return match &self.refresh {
                     Some(token) => Action::Persist(Tokens {
                         refresh_token: token.as_secret(),
                         access_token: self
                             .access
                             .as_ref()
+                            .filter(|_| keep)
                             .map(|a| (a.token.as_secret(), a.expires_at)),
                     }),
                     // Nothing to store after all.
@@ -1013,6 +1028,12 @@ impl<'c> Session<'c> {
                     set_in_place(&mut self.refresh, new);
                     self.storage = Storage::Persist;
                     self.store_backoff.reset();
+                } else if self.config.keep_access_tokens
+                    && self.refresh.is_some()
+                    && self.storage == Storage::Clean
+                {
+                    self.storage = Storage::PersistAccess;
+                    self.store_backoff.reset();
                 }
                 let lifetime = Duration::from_secs(u64::from(expires_in));
                 let expires_at = sent_at.plus(lifetime);
@@ -1153,7 +1174,9 @@ impl<'c> Session<'c> {
         if self.storage == Storage::Clean {
             return Err(SessionError::NothingToPersist);
         }
-        if ok {
+        if ok || self.storage == Storage::PersistAccess {
+            // An access token alone that could not be stored is not worth holding the token
+            // back for: the stored refresh token is still good.
             self.storage = Storage::Clean;
             self.store_backoff.reset();
         } else {
@@ -1496,7 +1519,10 @@ mod tests {
 
     #[test]
     fn persist_carries_the_access_token_and_its_expiry() {
-        let mut s = signed_in(Config::new("c"));
+        let mut s = signed_in(Config {
+            keep_access_tokens: true,
+            ..Config::new("c")
+        });
         let _ = s.poll(at(5 * SEC));
         s.handle_response(
             at(5 * SEC),
@@ -1512,6 +1538,77 @@ mod tests {
                 access_token: Some((Secret::new("Atza|1"), at(3605 * SEC))),
             })
         );
+    }
+
+    #[test]
+    fn without_kept_access_tokens_persist_carries_the_refresh_token_alone() {
+        let mut s = signed_in(Config::new("c"));
+        let _ = s.poll(at(5 * SEC));
+        s.handle_response(
+            at(5 * SEC),
+            at(6 * SEC),
+            Ok(token("Atza|1", Some("Atzr|1"), 3600)),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            s.poll(at(6 * SEC)),
+            Action::Persist(Tokens {
+                refresh_token: Secret::new("Atzr|1"),
+                access_token: None,
+            })
+        );
+    }
+
+    /// LWA's usual answer keeps the refresh token: with access tokens kept, every new one is
+    /// asked to be stored all the same; a failure to store it alone is not retried and does
+    /// not hold the token back (the stored refresh token is still good).
+    #[test]
+    fn kept_access_tokens_are_stored_whenever_they_are_new() {
+        let mut s = signed_in(Config {
+            keep_access_tokens: true,
+            ..Config::new("c")
+        });
+        for (n, t) in [(1u64, 0u64), (2, 3600), (3, 7200)] {
+            let now = at(t * SEC);
+            assert!(is_refresh(s.poll(now), "Atzr|0"), "refresh {n}");
+            let access = if n == 1 {
+                "Atza|1"
+            } else if n == 2 {
+                "Atza|2"
+            } else {
+                "Atza|3"
+            };
+            s.handle_response(now, now, Ok(token(access, Some("Atzr|0"), 3600)), 0)
+                .unwrap();
+            assert_eq!(
+                s.poll(now),
+                Action::Persist(Tokens {
+                    refresh_token: Secret::new("Atzr|0"),
+                    access_token: Some((Secret::new(access), at((t + 3600) * SEC))),
+                }),
+                "refresh {n}"
+            );
+            assert!(s.access_token(now).is_none());
+            // The third store fails: not retried, the token is handed out.
+            s.handle_persisted(now, n != 3, 0).unwrap();
+            assert_eq!(
+                s.poll(now),
+                Action::Ready(Secret::new(access)),
+                "refresh {n}"
+            );
+            assert_eq!(
+                s.handle_persisted(now, true, 0),
+                Err(SessionError::NothingToPersist)
+            );
+        }
+        // A restored access token is not stored again.
+        let mut s = signed_in(Config {
+            keep_access_tokens: true,
+            ..Config::new("c")
+        });
+        s.restore_access_token("Atza|r", at(3600 * SEC)).unwrap();
+        assert_eq!(s.poll(at(0)), Action::Ready(Secret::new("Atza|r")));
     }
 
     #[test]

@@ -11,7 +11,11 @@
 //!    unless a store is pending in the session;
 //! 3. at most 20 refresh requests in any simulated hour that has no outage, and code-pair
 //!    polls never faster than the server's interval (it would answer `slow_down`);
-//! 4. after an outage ends, a signed-in device has a valid token within 2 minutes.
+//! 4. after an outage ends, a signed-in device has a valid token within 2 minutes;
+//! 5. the device reboots now and then (between steps, with no store pending): it restores
+//!    what its store kept, the refresh token and, access tokens being kept, the newest
+//!    access token, and a reboot with a kept access token still valid beyond the refresh
+//!    margin sends no request: the first thing the new session does is hand it out.
 //!
 //! `LWA_SIM_SEEDS` (default 200) sets how many seeds run, `LWA_SIM_DAYS` (default 30) how
 //! long each lives, `LWA_SIM_SEED=N` replays one seed. A failure prints its seed.
@@ -373,6 +377,8 @@ struct Stats {
     requests: u64,
     tokens: u64,
     links: u64,
+    /// Reboots whose kept access token was handed out without a request.
+    reboots_served: u64,
 }
 
 fn run(seed: u64, days: u64) -> Result<Stats, String> {
@@ -384,8 +390,13 @@ fn run(seed: u64, days: u64) -> Result<Stats, String> {
         product_id: "sim_device",
         device_serial_number: "SIM0001",
     });
+    // The simulated clock is the device's wall time: access tokens are kept across reboots.
+    config.keep_access_tokens = true;
     let mut session = Session::new(config);
     let mut stored: Option<String> = None;
+    // The kept access token and its expiry.
+    let mut stored_access: Option<(String, u64)> = None;
+    let mut next_reboot = rng.range(HOUR, 12 * HOUR);
     let mut now = 0u64;
     let end = days * DAY;
     let mut per_hour: BTreeMap<u64, u64> = BTreeMap::new();
@@ -396,6 +407,7 @@ fn run(seed: u64, days: u64) -> Result<Stats, String> {
         requests: 0,
         tokens: 0,
         links: 0,
+        reboots_served: 0,
     };
     let mut buf = vec![0u8; 6144];
     let mut steps = 0u64;
@@ -410,6 +422,32 @@ fn run(seed: u64, days: u64) -> Result<Stats, String> {
         for (i, &(_, e)) in schedule.outages.0.iter().enumerate() {
             if now >= e && linked_at_end[i].is_none() {
                 linked_at_end[i] = Some(stored.is_some() && server.refresh.is_some());
+            }
+        }
+        if now >= next_reboot && !session.is_storage_pending() {
+            next_reboot = now + rng.range(HOUR, 12 * HOUR);
+            session = Session::new(config);
+            if let Some(refresh) = &stored {
+                session.restore_refresh_token(refresh).unwrap();
+                if let Some((access, at)) = stored_access.as_ref().filter(|(_, at)| *at > now) {
+                    session
+                        .restore_access_token(access, Instant::from_millis(*at))
+                        .unwrap();
+                }
+            }
+            // Invariant 5.
+            if let Some((access, at)) = &stored_access
+                && stored.is_some()
+                && *at > now + 10 * MIN
+            {
+                match session.poll(Instant::from_millis(now)) {
+                    Action::Ready(t) if t.expose() == access => stats.reboots_served += 1,
+                    other => {
+                        return Err(format!(
+                            "t={now}: rebooted with a kept token valid until {at}, and did {other:?}"
+                        ));
+                    }
+                }
             }
         }
         let random = rng.next() as u32;
@@ -515,6 +553,9 @@ fn run(seed: u64, days: u64) -> Result<Stats, String> {
                 let ok = !schedule.store_down.contains(now);
                 if ok {
                     stored = Some(tokens.refresh_token.expose().to_string());
+                    stored_access = tokens
+                        .access_token
+                        .map(|(t, at)| (t.expose().to_string(), at.as_millis()));
                 }
                 session
                     .handle_persisted(Instant::from_millis(now), ok, random)
@@ -524,6 +565,7 @@ fn run(seed: u64, days: u64) -> Result<Stats, String> {
                 let ok = !schedule.store_down.contains(now);
                 if ok {
                     stored = None;
+                    stored_access = None;
                 }
                 session
                     .handle_persisted(Instant::from_millis(now), ok, random)
@@ -599,13 +641,14 @@ fn a_month_of_faults_for_many_seeds() {
         Ok(one) => vec![one.parse().expect("LWA_SIM_SEED is a number")],
         Err(_) => (0..env("LWA_SIM_SEEDS", 200)).collect(),
     };
-    let (mut requests, mut tokens, mut links) = (0, 0, 0);
+    let (mut requests, mut tokens, mut links, mut served) = (0, 0, 0, 0);
     for &seed in &seeds {
         match run(seed, days) {
             Ok(s) => {
                 requests += s.requests;
                 tokens += s.tokens;
                 links += s.links;
+                served += s.reboots_served;
             }
             Err(e) => panic!(
                 "seed {seed}: {e}\nreplay: LWA_SIM_SEED={seed} cargo test -p lwa-tests --test simulation"
@@ -613,8 +656,12 @@ fn a_month_of_faults_for_many_seeds() {
         }
     }
     println!(
-        "{} seeds x {days} days: {requests} requests, {tokens} tokens handed out, {links} code pairs",
+        "{} seeds x {days} days: {requests} requests, {tokens} tokens handed out, {links} code pairs, {served} reboots served a kept token unsent",
         seeds.len()
+    );
+    assert!(
+        served > seeds.len() as u64 * days,
+        "reboots with a kept token happen: {served}"
     );
     assert!(
         tokens > seeds.len() as u64 * days * 200,

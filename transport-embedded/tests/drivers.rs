@@ -427,3 +427,163 @@ fn a_failing_store_is_an_error_the_caller_sees_and_nothing_is_lost() {
     }
     assert_eq!(driver.store.refresh.as_deref(), Some("Atzr|new"));
 }
+
+// ---- the storage rule: the session's, carried out by both drivers ----
+
+/// A device maker's case: access tokens kept (the session's setting; the clock is wall
+/// time), LWA answering every refresh with a new access token and the same refresh token,
+/// three refreshes an hour apart. After each, the flash holds the newest access token, and
+/// a reboot with it still valid sends no request.
+#[cfg(feature = "flash")]
+mod kept_access_tokens {
+    use super::*;
+    use lwa_embedded::flash::{AsyncFlashStore, BUFFER_LEN, FlashStore};
+    use lwa_test_support::flash::RamFlash;
+
+    const CLIENT: &str = "amzn1.application-oa2-client.abc";
+    const HOUR: u64 = 3_600_000;
+    /// Some wall time, in milliseconds since the Unix epoch.
+    const T0: u64 = 1_765_000_000_000;
+
+    fn answers() -> VecDeque<Option<Vec<u8>>> {
+        (1..=3)
+            .map(|n| {
+                Some(http(
+                    "200 OK",
+                    &format!(
+                        r#"{{"access_token":"Atza|{n}","refresh_token":"Atzr|same","token_type":"bearer","expires_in":3600}}"#
+                    ),
+                ))
+            })
+            .collect()
+    }
+
+    impl lwa_embedded::asynch::Connect for Connector {
+        type Connection<'c> = &'c mut Peer;
+        type Error = ErrorKind;
+
+        async fn connect(&mut self, endpoint: &Endpoint<'_>) -> Result<&mut Peer, ErrorKind> {
+            blocking::Connect::connect(self, endpoint)
+        }
+    }
+
+    fn config() -> Config<'static> {
+        Config {
+            keep_access_tokens: true,
+            ..Config::new(CLIENT)
+        }
+    }
+
+    #[test]
+    fn the_blocking_driver_and_flash_store_keep_the_newest_access_token() {
+        let mut memory = vec![0xFF; 4 * 1024];
+        let mut buffer = [0u8; BUFFER_LEN];
+        let mut flash_buffer = [0u8; BUFFER_LEN];
+        {
+            let flash = RamFlash::<1024>::new(&mut memory);
+            let mut store = FlashStore::new(flash, 0..4096, &mut flash_buffer, CLIENT)
+                .unwrap()
+                .keep_access_token(true);
+            lwa_embedded::core::session::TokenStore::store(
+                &mut store,
+                &Tokens {
+                    refresh_token: Secret::new("Atzr|same"),
+                    access_token: None,
+                },
+            )
+            .unwrap();
+            let clock = std::cell::Cell::new(T0);
+            let mut driver = blocking::Driver {
+                connector: Connector {
+                    answers: answers(),
+                    requests: Vec::new(),
+                    current: None,
+                },
+                store,
+                clock: || Instant::from_millis(clock.get()),
+                random: || 0,
+            };
+            let mut session = Session::new(config());
+            session.restore_refresh_token("Atzr|same").unwrap();
+            let endpoint = Endpoint::region(Region::Na);
+            for n in 1..=3u64 {
+                clock.set(T0 + (n - 1) * HOUR);
+                match driver.drive(&mut session, &endpoint, &mut buffer).unwrap() {
+                    Next::Ready(t) => assert_eq!(t.expose(), format!("Atza|{n}")),
+                    other => panic!("refresh {n}: {other:?}"),
+                }
+                let stored = driver.store.load().unwrap().unwrap();
+                let (access, at) = stored.access_token.expect("the access token was kept");
+                assert_eq!(access.expose(), format!("Atza|{n}"), "refresh {n}");
+                assert_eq!(at, Instant::from_millis(T0 + (n - 1) * HOUR + HOUR));
+                assert_eq!(stored.refresh_token.expose(), "Atzr|same");
+            }
+            // The first record and one per refresh.
+            assert_eq!(driver.store.writes(), 4);
+            let stats = driver.store.into_flash().stats();
+            assert!(stats.erases <= 1, "{stats:?}");
+        }
+        // A reboot half an hour after the third refresh: the kept token, no request.
+        let flash = RamFlash::<1024>::new(&mut memory);
+        let mut store = FlashStore::new(flash, 0..4096, &mut flash_buffer, CLIENT).unwrap();
+        let stored = store.load().unwrap().unwrap();
+        let (access, at) = stored.access_token.unwrap();
+        let mut session = Session::new(config());
+        session
+            .restore_refresh_token(stored.refresh_token.expose())
+            .unwrap();
+        session.restore_access_token(access.expose(), at).unwrap();
+        let mut driver = blocking::Driver {
+            connector: Connector {
+                answers: VecDeque::new(),
+                requests: Vec::new(),
+                current: None,
+            },
+            store,
+            clock: || Instant::from_millis(T0 + 2 * HOUR + HOUR / 2),
+            random: || 0,
+        };
+        let endpoint = Endpoint::region(Region::Na);
+        match driver.drive(&mut session, &endpoint, &mut buffer).unwrap() {
+            Next::Ready(t) => assert_eq!(t.expose(), "Atza|3"),
+            other => panic!("{other:?}"),
+        }
+        assert!(driver.connector.requests.is_empty() && driver.connector.current.is_none());
+    }
+
+    #[test]
+    fn the_async_driver_and_flash_store_keep_the_newest_access_token() {
+        let mut memory = vec![0xFF; 4 * 1024];
+        let mut buffer = [0u8; BUFFER_LEN];
+        let mut flash_buffer = [0u8; BUFFER_LEN];
+        let flash = RamFlash::<1024>::new(&mut memory);
+        let store = AsyncFlashStore::new(flash, 0..4096, &mut flash_buffer, CLIENT)
+            .unwrap()
+            .keep_access_token(true);
+        let clock = std::cell::Cell::new(T0);
+        let mut driver = lwa_embedded::asynch::Driver {
+            connector: Connector {
+                answers: answers(),
+                requests: Vec::new(),
+                current: None,
+            },
+            store,
+            clock: || Instant::from_millis(clock.get()),
+            random: || 0,
+        };
+        let mut session = Session::new(config());
+        session.restore_refresh_token("Atzr|same").unwrap();
+        let endpoint = Endpoint::region(Region::Na);
+        for n in 1..=3u64 {
+            clock.set(T0 + (n - 1) * HOUR);
+            match pollster::block_on(driver.drive(&mut session, &endpoint, &mut buffer)).unwrap() {
+                Next::Ready(t) => assert_eq!(t.expose(), format!("Atza|{n}")),
+                other => panic!("refresh {n}: {other:?}"),
+            }
+            let stored = pollster::block_on(driver.store.load()).unwrap().unwrap();
+            let (access, _) = stored.access_token.expect("the access token was kept");
+            assert_eq!(access.expose(), format!("Atza|{n}"), "refresh {n}");
+        }
+        assert_eq!(driver.store.writes(), 3);
+    }
+}

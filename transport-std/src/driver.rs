@@ -10,9 +10,12 @@
 //! reports its failure instead of retrying, for commands a person runs.
 //!
 //! [`Driver::open`] opens a session from a [`FileStore`] in one call: it restores what the
-//! store holds for the client, and saves what the session hands out (every new refresh token
-//! before the access token is used, and every new access token, so that the next run need
-//! not refresh).
+//! store holds for the client, and carries out what the session asks to store: every new
+//! refresh token before the access token is used, and, with
+//! [`Config::keep_access_tokens`](lwa_core::session::Config::keep_access_tokens) (what a
+//! host usually wants: the next run is a new process), every new access token, so that the
+//! next run need not refresh. What is stored and when is the session's rule, the same on
+//! hosts and devices; the driver only carries it out.
 //!
 //! ```no_run
 //! use lwa_std::client::Client;
@@ -38,9 +41,7 @@ use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
 use lwa_core::exchange::Outcome;
 pub use lwa_core::session::Next;
-use lwa_core::session::{
-    Action, Config, Halt, Instant, Session, SessionError, StopReason, TokenStore, Tokens,
-};
+use lwa_core::session::{Action, Config, Instant, Session, SessionError, StopReason, TokenStore};
 use zeroize::Zeroizing;
 
 use crate::client::{BUFFER_LEN, Client, Error as ClientError};
@@ -94,7 +95,7 @@ pub enum DriverError<E> {
     /// [`Driver::token_once`]: its one request got no usable answer.
     Failed(ClientError),
     /// [`Driver::token_once`]: LWA answered its one request with an OAuth error. Nothing
-    /// was stored or deleted.
+    /// was stored; a refresh token refused with `invalid_grant` was forgotten.
     Refused(Refusal),
     /// [`Driver::token_once`]: the session has nothing to do for this long (it does not
     /// wait).
@@ -167,8 +168,6 @@ struct State<'c> {
     last_refusal: Option<Refusal>,
     /// Until when the last code shown to the user can still be entered.
     code_usable_until: Option<StdInstant>,
-    /// The expiry of the access token the store holds (restored or last stored).
-    stored_expiry: Option<Instant>,
     /// Requests sent so far.
     requests: u64,
 }
@@ -328,7 +327,6 @@ impl<'c> Driver<'c, SessionStore> {
                     .session
                     .restore_access_token(&stored.access_token, at)
                     .map_err(DriverError::Session)?;
-                state.stored_expiry = Some(at);
             }
         }
         Ok(driver)
@@ -337,11 +335,11 @@ impl<'c> Driver<'c, SessionStore> {
 
 impl<'c, S: TokenStore> Driver<'c, S> {
     /// A driver whose monotonic clock starts now, for a session made by hand. The store
-    /// gets every new refresh token and every new access token the session hands out
-    /// (an access token the session held already is not stored again).
+    /// gets what the session asks to store: every new refresh token, and every new access
+    /// token when the session's [`Config::keep_access_tokens`](lwa_core::session::Config::keep_access_tokens)
+    /// is on.
     #[must_use]
     pub fn new(client: Client, session: Session<'c>, store: S) -> Self {
-        let stored_expiry = session.access_expires_at();
         Self {
             store,
             state: State {
@@ -355,7 +353,6 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                 last_failure: None,
                 last_refusal: None,
                 code_usable_until: None,
-                stored_expiry,
                 requests: 0,
             },
         }
@@ -537,9 +534,11 @@ impl<'c, S: TokenStore> Driver<'c, S> {
 
     /// Carries out the session's actions with at most one request: the session's token
     /// when it is good (no request), else one refresh (or authorization-code exchange)
-    /// whose failure is reported, not retried. What the session asks to store after a
-    /// good answer is stored; after a refused one nothing is stored or deleted (a person
-    /// reads the error and decides). `seen` is called as for [`token`](Self::token).
+    /// whose failure is reported, not retried. What the session asks to store or delete is
+    /// carried out, as by every driver: the tokens of a good answer are stored, and a
+    /// refresh token LWA refused with `invalid_grant` (revoked, the device removed) is
+    /// forgotten, the store's copy too; after any other refusal nothing is stored or
+    /// deleted. `seen` is called as for [`token`](Self::token).
     ///
     /// # Errors
     /// [`DriverError::Failed`] (no usable answer), [`DriverError::Refused`] (an OAuth
@@ -586,7 +585,9 @@ impl<'c, S: TokenStore> Driver<'c, S> {
     }
 
     /// [`drive`](Self::drive); with `once`, at most one request, and its failure or refusal
-    /// is the answer (nothing stored or deleted after a refusal).
+    /// is the answer, after what the session asks to store or delete is carried out (a
+    /// refresh token LWA refused with `invalid_grant` is dead: the session forgets it, and
+    /// so does the store).
     fn drive_limited(&mut self, once: bool) -> Result<Next<'_>, DriverError<S::Error>> {
         let mut sent = false;
         let halt = loop {
@@ -594,8 +595,14 @@ impl<'c, S: TokenStore> Driver<'c, S> {
             let now = self.now();
             let state = &mut self.state;
             let action = state.session.poll(now);
-            if once && sent && !matches!(action, Action::Ready(_) | Action::Persist(_)) {
-                // After the one request: a token, storing it, or the failure.
+            if once
+                && sent
+                && !matches!(
+                    action,
+                    Action::Ready(_) | Action::Persist(_) | Action::Forget
+                )
+            {
+                // After the one request: a token, storing or forgetting, or the failure.
                 if let Some(refusal) = state.last_refusal.take() {
                     return Err(DriverError::Refused(refusal));
                 }
@@ -657,15 +664,12 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                         .map_err(DriverError::Session)?;
                 }
                 Action::Persist(tokens) => {
-                    let expiry = tokens.access_token.map(|(_, at)| at);
                     let result = self.store.store(&tokens);
                     state.finish_store(result)?;
-                    state.stored_expiry = expiry;
                 }
                 Action::Forget => {
                     let result = self.store.forget();
                     state.finish_store(result)?;
-                    state.stored_expiry = None;
                 }
                 // Stopped at above.
                 Action::Ready(_)
@@ -675,37 +679,8 @@ impl<'c, S: TokenStore> Driver<'c, S> {
                 | Action::Stopped(_) => {}
             }
         };
-        if halt == Halt::Ready {
-            self.store_access_token()?;
-        }
         let now = self.now();
         Ok(self.state.session.answer(halt, now))
-    }
-
-    /// Stores an access token the session hands out that the store does not hold yet (a
-    /// refresh that kept the refresh token asks for no store: the session needs none, a
-    /// host wants the access token for its next run).
-    fn store_access_token(&mut self) -> Result<(), DriverError<S::Error>> {
-        let state = &mut self.state;
-        let expiry = state.session.access_expires_at();
-        if expiry == state.stored_expiry {
-            return Ok(());
-        }
-        let now = since(state.origin);
-        let (Some(refresh), Some(access), Some(at)) = (
-            state.session.refresh_token(),
-            state.session.access_token(now),
-            expiry,
-        ) else {
-            return Ok(());
-        };
-        let tokens = Tokens {
-            refresh_token: refresh,
-            access_token: Some((access, at)),
-        };
-        self.store.store(&tokens).map_err(DriverError::Store)?;
-        state.stored_expiry = expiry;
-        Ok(())
     }
 }
 

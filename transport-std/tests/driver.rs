@@ -42,8 +42,30 @@ fn stored(refresh: &str, access: &str, expires_at: u64) -> StoredTokens {
     }
 }
 
-/// LWA usually keeps the refresh token; the session then asks for no store, and
-/// the driver saves the new access token (with its expiry) all the same.
+/// Without kept access tokens, a refresh that keeps the refresh token stores nothing: the
+/// session asks for no store, and the driver adds no rule of its own.
+#[test]
+fn without_kept_access_tokens_a_kept_refresh_token_writes_nothing() {
+    let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
+    let refresh = server.issue_refresh_token();
+    let dir = tempfile::tempdir().unwrap();
+    let file = FileStore::new(dir.path().join("tokens.json"));
+    file.save(&stored(&refresh, "", 0)).unwrap();
+    let before = std::fs::read(file.path()).unwrap();
+    let mut driver = Driver::open(
+        client(&server),
+        Config::new(CLIENT_ID),
+        file.clone(),
+        Restore::Tokens,
+    )
+    .unwrap();
+    let token = driver.token(&mut |_| {}).unwrap();
+    assert!(server.issued(&token));
+    assert_eq!(std::fs::read(file.path()).unwrap(), before);
+}
+
+/// LWA usually keeps the refresh token; with access tokens kept, the session asks to store
+/// each new one, and the driver saves it (with its expiry).
 #[test]
 fn a_refresh_that_keeps_the_refresh_token_saves_the_new_access_token() {
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
@@ -51,7 +73,10 @@ fn a_refresh_that_keeps_the_refresh_token_saves_the_new_access_token() {
     let dir = tempfile::tempdir().unwrap();
     let file = FileStore::new(dir.path().join("tokens.json"));
     file.save(&stored(&refresh, "", 0)).unwrap();
-    let config = Config::new(CLIENT_ID);
+    let config = Config {
+        keep_access_tokens: true,
+        ..Config::new(CLIENT_ID)
+    };
     let mut driver = Driver::open(client(&server), config, file.clone(), Restore::Tokens).unwrap();
     let before = now();
     let token = driver.token(&mut |_| {}).unwrap();
@@ -79,7 +104,7 @@ fn a_refresh_that_keeps_the_refresh_token_saves_the_new_access_token() {
 /// Tokens of another client in the store are not used, and a one-shot refusal
 /// leaves the store alone.
 #[test]
-fn another_clients_tokens_are_left_alone_and_a_refusal_stores_nothing() {
+fn another_clients_tokens_are_left_alone_and_a_dead_refresh_token_is_forgotten() {
     let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = FileStore::new(dir.path().join("tokens.json"));
@@ -92,8 +117,8 @@ fn another_clients_tokens_are_left_alone_and_a_refusal_stores_nothing() {
         Err(DriverError::SignInRequired)
     ));
 
-    // A refresh token the look-alike does not know: invalid_grant, reported, not retried,
-    // and the store is not deleted.
+    // A refresh token the look-alike does not know: invalid_grant, reported, not retried;
+    // the token is dead, and the session forgets it: so does the store.
     let before = std::fs::read(file.path()).unwrap();
     file.save(&stored("Atzr|unknown", "", 0)).unwrap();
     let before_refusal = std::fs::read(file.path()).unwrap();
@@ -109,8 +134,34 @@ fn another_clients_tokens_are_left_alone_and_a_refusal_stores_nothing() {
         other => panic!("{other:?}"),
     }
     drop(driver);
-    assert_eq!(std::fs::read(file.path()).unwrap(), before_refusal);
+    assert_eq!(file.load().unwrap(), None);
+    assert!(!file.path().exists());
     assert_eq!(server.requests(), 1);
+
+    // Any other refusal stores and deletes nothing: a client secret the look-alike does
+    // not accept.
+    let strict = MockServer::start(
+        MockConfig {
+            client_secret: Some("s3cr3t".into()),
+            ..MockConfig::default()
+        },
+        false,
+        0,
+    )
+    .unwrap();
+    file.save(&stored(&strict.issue_refresh_token(), "", 0))
+        .unwrap();
+    let before_refusal = std::fs::read(file.path()).unwrap();
+    let config = Config {
+        client_secret: Some(lwa_std::core::secret::Secret::new("wrong")),
+        ..Config::new(CLIENT_ID)
+    };
+    let mut driver =
+        Driver::open_locked(client(&strict), config, file.clone(), Restore::Tokens).unwrap();
+    assert!(driver.token_once(&mut |_| {}).is_err());
+    drop(driver);
+    assert_eq!(std::fs::read(file.path()).unwrap(), before_refusal);
+    assert_eq!(strict.requests(), 1);
 }
 
 /// The library's errors give no advice about the command.

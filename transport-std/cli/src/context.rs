@@ -132,6 +132,8 @@ impl Ctx {
     pub(crate) fn config<'a>(&'a self, client_id: &'a str) -> Config<'a> {
         Config {
             client_secret: self.client_secret.as_deref().map(Secret::new),
+            // The next `lwa token` is a new process: it serves a stored, valid access token.
+            keep_access_tokens: true,
             ..Config::new(client_id)
         }
     }
@@ -385,7 +387,22 @@ impl std::fmt::Display for SaveError {
 /// The session's store, refusing tokens that could not be printed: nothing is saved that
 /// `lwa token` would refuse to print.
 #[derive(Debug)]
-pub(crate) struct Checked(SessionStore);
+pub(crate) struct Checked {
+    store: SessionStore,
+    /// Whether a refresh token the session forgets is deleted from the store: not when the
+    /// token came from the command line (the store holds another).
+    forget: bool,
+}
+
+impl Checked {
+    /// This store, leaving what it holds in place when the session forgets its token.
+    pub(crate) fn keeping(self) -> Self {
+        Self {
+            forget: false,
+            ..self
+        }
+    }
+}
 
 impl TokenStore for Checked {
     type Error = SaveError;
@@ -395,11 +412,14 @@ impl TokenStore for Checked {
         if printable(access).is_err() || printable(tokens.refresh_token.expose()).is_err() {
             return Err(SaveError::NotAToken);
         }
-        self.0.store(tokens).map_err(SaveError::Store)
+        self.store.store(tokens).map_err(SaveError::Store)
     }
 
     fn forget(&mut self) -> Result<(), SaveError> {
-        self.0.forget().map_err(SaveError::Store)
+        if !self.forget {
+            return Ok(());
+        }
+        self.store.forget().map_err(SaveError::Store)
     }
 }
 
@@ -420,5 +440,8 @@ pub(crate) fn open<'c>(
     }
     .with_ca_file(ctx.ca_file.clone());
     let driver = Driver::open_with(ctx.client.clone(), config, store, restore);
-    Ok(driver.map_err(store_failure)?.with_store(Checked))
+    Ok(driver.map_err(store_failure)?.with_store(|store| Checked {
+        store,
+        forget: true,
+    }))
 }

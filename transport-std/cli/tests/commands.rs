@@ -398,7 +398,7 @@ fn demo_runs_from_start_to_end() {
         "new access token received, saved",
         "requests before and after: 3 and 3",
         "refresh answered: invalid_grant",
-        "the store is unchanged, byte for byte",
+        "the dead refresh token is forgotten: the store is deleted",
     ] {
         assert!(text.contains(step), "missing {step:?} in\n{text}");
     }
@@ -826,4 +826,42 @@ fn the_mock_server_command_serves_the_other_commands() {
     let o = env.run(&["token"]);
     assert_exit(&o, 0, "");
     assert_eq!(stdout(&o), format!("{}\n", env.load().access_token));
+}
+
+/// A revoked refresh token is dead: the refresh that meets `invalid_grant` forgets it, the
+/// store's copy too, so `status` says to sign in again and `token` serves nothing old. A
+/// refresh token given on the command line that LWA refuses says nothing of the stored
+/// one: the store stays as it was.
+#[test]
+fn a_revoked_refresh_token_is_forgotten_and_a_refused_given_one_leaves_the_store() {
+    let server = MockServer::start(MockConfig::default(), false, 0).unwrap();
+    let env = Env::new(server.origin(), None);
+    env.save("Atza|old", &server.issue_refresh_token(), now() - 10);
+    assert_eq!(server.revoke_all(), 1);
+    let o = env.run(&["token"]);
+    assert_exit(&o, 1, "invalid_grant");
+    assert_eq!(env.store_bytes(), None);
+    let o = env.run(&["status"]);
+    assert_exit(&o, 1, "");
+    assert!(stdout(&o).starts_with("signed in: no (run `lwa device-login` or `lwa exchange`)\n"));
+    let o = env.run(&["token"]);
+    assert_exit(&o, 2, "not signed in");
+    assert_eq!(stdout(&o), "");
+
+    let good = server.issue_refresh_token();
+    env.save("Atza|a", &good, now() + 3600);
+    let before = env.store_bytes();
+    let o = env
+        .command()
+        .args([
+            "--client-id",
+            CLIENT_ID,
+            "refresh",
+            "--refresh-token",
+            "Atzr|dead",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&o, 1, "invalid_grant");
+    assert_eq!(env.store_bytes(), before);
 }

@@ -76,7 +76,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
     assert_eq!(
         stdout(&o),
         format!(
-            "signed in: yes\nclient ID: {CLIENT_ID}\naccess token: expires {} +00:00 (in 47 min)\nstore: {path}\n",
+            "signed in: yes\nclient ID: {CLIENT_ID}\naccess token: expires {} +00:00 (in 47 min)\nstore: {path}\nkept in: a file only its owner can read (mode 0600), not encrypted\n",
             utc(expires_at)
         )
     );
@@ -108,6 +108,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
             "signed_in": true,
             "client_id": CLIENT_ID,
             "issued_by": null,
+            "kept_in": "file",
             "access_token_expires_at": expires_at,
             "access_token_expires_in": json["access_token_expires_in"].as_u64().filter(|s| (47 * 60..=47 * 60 + 30).contains(s)).unwrap(),
             "store": path,
@@ -214,8 +215,15 @@ fn errors_say_what_to_do() {
          the refresh token is no longer valid (the device was removed or the token revoked): \
          sign in again with `lwa device-login` or `lwa exchange`\n"
     );
+    // The dead token is forgotten: status says to sign in again.
+    assert!(env.store_bytes().is_none());
+    let o = env.run(&["status"]);
+    assert_exit(&o, 1);
+    assert!(stdout(&o).starts_with("signed in: no (run `lwa device-login` or `lwa exchange`)"));
     let o = env.run(&[
         "exchange",
+        "--client-id",
+        CLIENT_ID,
         "--code",
         "nosuchcode",
         "--redirect-uri",
@@ -370,7 +378,7 @@ fn empty_environment_variables_count_as_unset() {
         .unwrap();
     assert_exit(&o, 0);
     assert!(
-        stdout(&o).ends_with(&format!("store: {}\n", env.store().display())),
+        stdout(&o).contains(&format!("\nstore: {}\n", env.store().display())),
         "{}",
         stdout(&o)
     );

@@ -233,7 +233,13 @@ fn sign_in_status_token_and_logout_in_the_keyring() {
         )),
         "{out}"
     );
-    assert!(out.ends_with(&format!("\nstore: {entry}\n")), "{out}");
+    assert!(
+        out.ends_with(&format!(
+            "\nstore: {entry}\nkept in: the OS keyring (Secret Service, Keychain or Credential \
+             Manager), which decides how it is protected at rest\n"
+        )),
+        "{out}"
+    );
 
     let requests = server.requests();
     let o = keyring.run(&["token"]);

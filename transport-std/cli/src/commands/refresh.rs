@@ -10,6 +10,8 @@ pub(crate) fn refreshed(ctx: &Ctx, refresh_token: Option<&str>) -> Result<Fresh,
     let client_id = ctx.client_id(ctx.store.load()?.as_ref())?;
     let mut driver = open(ctx, ctx.config(&client_id), Restore::RefreshToken, true)?;
     if let Some(token) = refresh_token.filter(|t| !t.is_empty()) {
+        // A token given here that LWA refuses says nothing of the one stored.
+        driver = driver.with_store(crate::context::Checked::keeping);
         driver
             .session_mut()
             .restore_refresh_token(token)

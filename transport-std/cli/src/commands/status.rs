@@ -1,7 +1,7 @@
 //! `lwa status`: whether the store holds a sign-in, for which client, until when. Nothing is
 //! sent. Exit 0 when signed in, 1 when not (2 is a usage error, as everywhere).
 
-use lwa_std::store::StoredTokens;
+use lwa_std::store::{Location, StoredTokens};
 
 use crate::args::Global;
 use crate::context::store_of;
@@ -88,6 +88,18 @@ fn expires_at(s: &StoredTokens) -> Option<u64> {
 pub(crate) fn run(g: &Global) -> Result<(), Fail> {
     let store = store_of(g)?;
     let path = store.location().to_string();
+    let (kept, how) = if matches!(store.location(), Location::Keyring(_)) {
+        (
+            "keyring",
+            "the OS keyring (Secret Service, Keychain or Credential Manager), which decides \
+             how it is protected at rest",
+        )
+    } else {
+        (
+            "file",
+            "a file only its owner can read (mode 0600), not encrypted",
+        )
+    };
     let stored = store.load()?;
     let signed_in = stored.as_ref().filter(|s| !s.refresh_token.is_empty());
     let expires_at = signed_in
@@ -103,6 +115,7 @@ pub(crate) fn run(g: &Global) -> Result<(), Fail> {
                 "access_token_expires_at": expires_at,
                 "access_token_expires_in": expires_at.map(|at| at.saturating_sub(unix_now())),
                 "store": path,
+                "kept_in": kept,
             })
         )?;
     } else if let Some(s) = signed_in {
@@ -117,6 +130,7 @@ pub(crate) fn run(g: &Global) -> Result<(), Fail> {
             None => outln!("access token: none stored (the next `lwa token` refreshes)")?,
         }
         outln!("store: {path}")?;
+        outln!("kept in: {how}")?;
     } else {
         outln!("signed in: no (run `lwa device-login` or `lwa exchange`)")?;
         outln!("store: {path} (no tokens)")?;
