@@ -865,3 +865,25 @@ fn a_revoked_refresh_token_is_forgotten_and_a_refused_given_one_leaves_the_store
     assert_exit(&o, 1, "invalid_grant");
     assert_eq!(env.store_bytes(), before);
 }
+
+/// Logout means gone: the store, its lock file and any temporary copy a killed writer left
+/// behind are deleted; no file in the directory holds a byte of the tokens.
+#[test]
+fn logout_leaves_no_copy_of_the_tokens() {
+    let env = Env::new("http://127.0.0.1:9", None);
+    env.save(
+        "Atza|gone-after-logout",
+        "Atzr|gone-after-logout",
+        now() + 3600,
+    );
+    // What a writer killed between writing and renaming leaves.
+    let stale = env.dir.path().join(".tokens.json.42.0123456789abcdef.tmp");
+    std::fs::copy(env.store(), &stale).unwrap();
+    let o = env.run(&["logout"]);
+    assert_exit(&o, 0, "");
+    let left: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+}
