@@ -14,22 +14,11 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{CLIENT_ID, Env, bare, now, stderr, stdout};
+use common::{CLIENT_ID, Env, assert_exit, bare, now, stderr, stdout};
 
 /// The store directory of a test (no CA: plain http, or the look-alike's CA by hand).
 fn env_for(origin: &str) -> Env {
     Env::new(origin, None)
-}
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
 }
 
 /// `YYYY-MM-DD HH:MM:SS` of Unix seconds in UTC (Howard Hinnant's days-to-civil).
@@ -61,7 +50,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
     let path = env.store().display().to_string();
 
     let o = env.run(&["status"]);
-    assert_exit(&o, 1);
+    assert_exit(&o, 1, "");
     assert_eq!(
         stdout(&o),
         format!(
@@ -72,7 +61,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
     let expires_at = now() + 47 * 60 + 30;
     env.save("Atza|a", "Atzr|r", expires_at);
     let o = env.run(&["status"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert_eq!(
         stdout(&o),
         format!(
@@ -89,7 +78,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
         .arg("status")
         .output()
         .unwrap();
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert!(
         stdout(&o).contains(&format!(
             "access token: expires {} +05:30 (in 47 min)",
@@ -100,7 +89,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
     );
 
     let o = env.run(&["status", "--json"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         json,
@@ -119,7 +108,7 @@ fn status_shows_the_sign_in_readably_and_as_json() {
     let expired = now() - 3 * 60 - 10;
     env.save("Atza|a", "Atzr|r", expired);
     let o = env.run(&["status"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert!(
         stdout(&o).contains(&format!(
             "access token: expired {} +00:00 (3 min ago)",
@@ -137,15 +126,15 @@ fn logout_forgets_the_stored_tokens() {
     let path = env.store().display().to_string();
     env.save("Atza|a", "Atzr|r", now() + 3600);
     let o = env.run(&["logout"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert_eq!(stdout(&o), format!("signed out: deleted {path}\n"));
     assert!(!env.store().exists());
     let o = env.run(&["logout"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert_eq!(stdout(&o), format!("not signed in: no tokens at {path}\n"));
     env.save("Atza|a", "Atzr|r", now() + 3600);
     let o = env.run(&["logout", "--json"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         json,
@@ -159,7 +148,7 @@ fn logout_forgets_the_stored_tokens() {
 #[test]
 fn the_demo_shows_times_readably() {
     let o = bare().arg("demo").output().unwrap();
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     let text = stdout(&o);
     assert!(!text.contains("Unix time"), "{text}");
     let line = text
@@ -208,7 +197,7 @@ fn errors_say_what_to_do() {
     let env = env_for(server.origin());
     env.save("", "Atzr|unknown", 0);
     let o = env.run(&["refresh"]);
-    assert_exit(&o, 1);
+    assert_exit(&o, 1, "");
     assert_eq!(
         stderr(&o),
         "lwa: invalid_grant: The request has an invalid grant parameter : refresh_token (HTTP 400); \
@@ -218,7 +207,7 @@ fn errors_say_what_to_do() {
     // The dead token is forgotten: status says to sign in again.
     assert!(env.store_bytes().is_none());
     let o = env.run(&["status"]);
-    assert_exit(&o, 1);
+    assert_exit(&o, 1, "");
     assert!(stdout(&o).starts_with("signed in: no (run `lwa device-login` or `lwa exchange`)"));
     let o = env.run(&[
         "exchange",
@@ -231,7 +220,7 @@ fn errors_say_what_to_do() {
         "--code-verifier",
         &"a".repeat(43),
     ]);
-    assert_exit(&o, 1);
+    assert_exit(&o, 1, "");
     assert!(
         stderr(&o).ends_with(
             "; the code was used already, expired, or does not match --redirect-uri or \
@@ -245,7 +234,7 @@ fn errors_say_what_to_do() {
     let tls_env = env_for(&format!("https://localhost:{}", server.port()));
     tls_env.save("", "Atzr|r", 0);
     let o = tls_env.run(&["refresh"]);
-    assert_exit(&o, 3);
+    assert_exit(&o, 3, "");
     assert!(
         stderr(&o).contains(&format!(
             "localhost:{} does not speak TLS (a plain-HTTP port?): for a local server use http://",
@@ -260,7 +249,7 @@ fn errors_say_what_to_do() {
     let env = env_for(https.origin());
     env.save("", "Atzr|r", 0);
     let o = env.run(&["refresh"]);
-    assert_exit(&o, 3);
+    assert_exit(&o, 3, "");
     assert!(
         stderr(&o).ends_with(&format!(
             "TLS: invalid peer certificate: UnknownIssuer; the certificate of localhost:{} is \
@@ -277,7 +266,7 @@ fn errors_say_what_to_do() {
     let env = env_for(&format!("http://127.0.0.1:{port}"));
     env.save("", "Atzr|r", 0);
     let o = env.run(&["refresh"]);
-    assert_exit(&o, 3);
+    assert_exit(&o, 3, "");
     assert!(
         stderr(&o).starts_with(&format!("lwa: cannot connect to 127.0.0.1:{port}: ")),
         "{}",
@@ -296,7 +285,7 @@ fn json_errors_are_json_on_stderr() {
     let env = env_for("http://127.0.0.1:9");
     let path = env.store().display().to_string();
     let o = env.run(&["--json", "token"]);
-    assert_exit(&o, 2);
+    assert_exit(&o, 2, "");
     assert_eq!(stdout(&o), "");
     let json: serde_json::Value = serde_json::from_str(&stderr(&o)).unwrap();
     assert_eq!(
@@ -312,7 +301,7 @@ fn json_errors_are_json_on_stderr() {
     let env = env_for(&format!("http://127.0.0.1:{port}"));
     env.save("", "Atzr|r", 0);
     let o = env.run(&["refresh", "--json"]);
-    assert_exit(&o, 3);
+    assert_exit(&o, 3, "");
     let json: serde_json::Value = serde_json::from_str(&stderr(&o)).unwrap();
     assert_eq!(json["exit"], 3);
     assert!(
@@ -325,7 +314,7 @@ fn json_errors_are_json_on_stderr() {
 
     // A usage error, without echoing what was typed.
     let o = env.run(&["--json", "--timeout", "0", "token"]);
-    assert_exit(&o, 2);
+    assert_exit(&o, 2, "");
     let json: serde_json::Value = serde_json::from_str(&stderr(&o)).unwrap();
     assert_eq!(json["exit"], 2);
     assert!(
@@ -341,7 +330,7 @@ fn json_is_honoured_or_refused_by_every_command() {
     let expires_at = now() + 3600;
     env.save("Atza|stored", "Atzr|r", expires_at);
     let o = env.run(&["token", "--json"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["access_token"], "Atza|stored");
     assert_eq!(json["token_type"], "bearer");
@@ -356,7 +345,7 @@ fn json_is_honoured_or_refused_by_every_command() {
         &["mock-server", "--json", "--port", "0"],
     ] {
         let o = within(bare().args(command), Duration::from_secs(30));
-        assert_exit(&o, 2);
+        assert_exit(&o, 2, "");
         let json: serde_json::Value =
             serde_json::from_str(&stderr(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
         assert_eq!(json["exit"], 2);
@@ -376,7 +365,7 @@ fn empty_environment_variables_count_as_unset() {
         .arg("status")
         .output()
         .unwrap();
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert!(
         stdout(&o).contains(&format!("\nstore: {}\n", env.store().display())),
         "{}",
@@ -444,7 +433,7 @@ fn empty_environment_variables_count_as_unset() {
 #[test]
 fn help_separates_global_options_and_subcommands_accept_the_others() {
     let o = bare().args(["pkce", "--help"]).output().unwrap();
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert_eq!(
         stdout(&o),
         "Print a new PKCE code_verifier and its S256 code_challenge\n\
@@ -519,7 +508,7 @@ fn help_separates_global_options_and_subcommands_accept_the_others() {
         ])
         .output()
         .unwrap();
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert!(stdout(&o).starts_with("code_verifier: "), "{}", stdout(&o));
     // A variable is not an option given: one environment serves every subcommand.
     let o = bare()
@@ -527,7 +516,7 @@ fn help_separates_global_options_and_subcommands_accept_the_others() {
         .arg("pkce")
         .output()
         .unwrap();
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
 }
 
 /// Reads a child's lines on a thread of its own, so that it never blocks writing.
@@ -683,7 +672,7 @@ fn the_mock_server_takes_a_client_logs_requests_and_its_approve_command_works() 
     assert!(login.0.wait().unwrap().success());
     let mut refresh = env.command();
     client(&mut refresh);
-    assert_exit(&refresh.arg("refresh").output().unwrap(), 0);
+    assert_exit(&refresh.arg("refresh").output().unwrap(), 0, "");
     let o = env
         .command()
         .args([
@@ -697,7 +686,7 @@ fn the_mock_server_takes_a_client_logs_requests_and_its_approve_command_works() 
         ])
         .output()
         .unwrap();
-    assert_exit(&o, 1);
+    assert_exit(&o, 1, "");
     assert!(stderr(&o).contains("invalid_client"), "{}", stderr(&o));
 
     // One line per request answered, in order, without secrets or codes.
@@ -759,7 +748,7 @@ fn a_code_verifier_of_the_wrong_length_is_refused_before_sending() {
             "--code-verifier",
             &verifier,
         ]);
-        assert_exit(&o, 2);
+        assert_exit(&o, 2, "");
         assert_eq!(
             stderr(&o),
             format!(

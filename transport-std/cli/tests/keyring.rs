@@ -23,18 +23,7 @@ use lwa_std::store::{FileStore, StoredTokens};
 
 mod common;
 
-use common::{CLIENT_ID, Env, now, stderr, stdout};
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-}
+use common::{CLIENT_ID, Env, assert_exit, now, stderr, stdout};
 
 /// Whether a Secret Service and `secret-tool` can be used here; if not, says the test is
 /// skipped, or fails it when `LWA_REQUIRE_KEYRING=1`.
@@ -192,7 +181,7 @@ fn sign_in_status_token_and_logout_in_the_keyring() {
         "--client-id",
         CLIENT_ID,
     ]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert!(
         stdout(&o).ends_with(&format!("; tokens saved to {entry}\n")),
         "{}",
@@ -224,7 +213,7 @@ fn sign_in_status_token_and_logout_in_the_keyring() {
     );
 
     let o = keyring.run(&["status"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     let out = stdout(&o);
     assert!(
         out.starts_with(&format!(
@@ -243,7 +232,7 @@ fn sign_in_status_token_and_logout_in_the_keyring() {
 
     let requests = server.requests();
     let o = keyring.run(&["token"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert_eq!(stdout(&o), format!("{}\n", stored.access_token));
     assert_eq!(
         server.requests(),
@@ -253,7 +242,7 @@ fn sign_in_status_token_and_logout_in_the_keyring() {
 
     // A refresh replaces the entry's document.
     let o = keyring.run(&["refresh", "--json"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     let refreshed = keyring.load().unwrap();
     let json: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(json["access_token"], refreshed.access_token.as_str());
@@ -263,7 +252,7 @@ fn sign_in_status_token_and_logout_in_the_keyring() {
     assert_eq!(server.requests(), requests + 1);
 
     let o = keyring.run(&["logout"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert_eq!(stdout(&o), format!("signed out: deleted {entry}\n"));
     assert_eq!(keyring.secret_tool_lookup(), None);
     assert_eq!(
@@ -273,7 +262,7 @@ fn sign_in_status_token_and_logout_in_the_keyring() {
     );
 
     let o = keyring.run(&["status"]);
-    assert_exit(&o, 1);
+    assert_exit(&o, 1, "");
     assert_eq!(
         stdout(&o),
         format!(
@@ -281,7 +270,7 @@ fn sign_in_status_token_and_logout_in_the_keyring() {
         )
     );
     let o = keyring.run(&["token"]);
-    assert_exit(&o, 2);
+    assert_exit(&o, 2, "");
     assert_eq!(
         stderr(&o),
         format!(
@@ -324,7 +313,7 @@ fn concurrent_token_commands_refresh_the_keyring_entry_once() {
     assert!(server.issued(&stored.access_token));
     assert_eq!(stored.refresh_token, refresh);
     for o in &outputs {
-        assert_exit(o, 0);
+        assert_exit(o, 0, "");
         assert_eq!(stdout(o), format!("{}\n", stored.access_token));
     }
 }
@@ -412,7 +401,7 @@ fn a_killed_writer_leaves_the_entry_old_or_new_and_the_next_token_works() {
     assert!(last > 0);
     // The killed writers' lock is free, and the entry's expired token is refreshed.
     let o = keyring.run(&["token", "--lock-timeout", "5"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert_eq!(server.requests(), 1);
     let stored = keyring.load().unwrap();
     assert!(server.issued(&stored.access_token));

@@ -23,18 +23,7 @@ use lwa_std::store::{FileStore, StoredTokens};
 
 mod common;
 
-use common::{CLIENT_ID, Env, bare, now, stderr, stdout};
-
-#[track_caller]
-fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-}
+use common::{CLIENT_ID, Env, assert_exit, bare, now, stderr, stdout};
 
 /// Every file and directory under `dir`, relative to it, sorted.
 fn tree(dir: &Path) -> Vec<PathBuf> {
@@ -57,7 +46,7 @@ fn tree(dir: &Path) -> Vec<PathBuf> {
 fn an_empty_store_is_a_usage_error_that_says_what_it_takes() {
     for args in [&["status", "--store", ""][..], &["token", "--store="][..]] {
         let o = bare().args(args).output().unwrap();
-        assert_exit(&o, 2);
+        assert_exit(&o, 2, "");
         assert_eq!(stderr(&o), "lwa: --store needs a path or keyring[:NAME]\n");
         assert_eq!(stdout(&o), "");
     }
@@ -65,7 +54,7 @@ fn an_empty_store_is_a_usage_error_that_says_what_it_takes() {
         .args(["status", "--store", "", "--json"])
         .output()
         .unwrap();
-    assert_exit(&o, 2);
+    assert_exit(&o, 2, "");
     assert_eq!(
         stderr(&o),
         "{\"error\":\"--store needs a path or keyring[:NAME]\",\"exit\":2}\n"
@@ -75,7 +64,7 @@ fn an_empty_store_is_a_usage_error_that_says_what_it_takes() {
         .args(["status", "--store", "keyring:../x"])
         .output()
         .unwrap();
-    assert_exit(&o, 2);
+    assert_exit(&o, 2, "");
     assert_eq!(
         stderr(&o),
         "lwa: --store keyring:NAME: a keyring entry name is 1 to 64 characters of A-Z, a-z, \
@@ -99,7 +88,7 @@ fn a_directory_as_the_store_is_called_a_directory() {
             .args(["--endpoint", "http://127.0.0.1:9", "--client-id", CLIENT_ID])
             .output()
             .unwrap();
-        assert_exit(&o, 2);
+        assert_exit(&o, 2, "");
         assert_eq!(stderr(&o), expected, "{sub}");
     }
     // Nothing was made in it (logout takes the lock beside the store, in the parent).
@@ -155,7 +144,7 @@ fn no_keyring_service_exits_2_and_writes_nothing() {
     ];
     for args in &runs {
         let o = without_keyring(home.path(), args);
-        assert_exit(&o, 2);
+        assert_exit(&o, 2, "");
         let err = stderr(&o);
         assert!(
             err.starts_with(
@@ -179,7 +168,7 @@ fn no_keyring_service_exits_2_and_writes_nothing() {
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
         .output()
         .unwrap();
-    assert_exit(&o, 2);
+    assert_exit(&o, 2, "");
     assert!(
         stderr(&o)
             .starts_with("lwa: token store: no OS keyring can be reached for keyring:default ("),
@@ -196,7 +185,7 @@ fn logout_leaves_no_lock_file_behind() {
     let env = Env::new("http://127.0.0.1:9", None);
     env.save("Atza|a", "Atzr|r", now() + 3000);
     let o = env.run(&["logout"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert_eq!(
         stdout(&o),
         format!("signed out: deleted {}\n", env.store().display())
@@ -204,7 +193,7 @@ fn logout_leaves_no_lock_file_behind() {
     assert_eq!(tree(env.dir.path()), Vec::<PathBuf>::new());
     // And when nothing was stored, still nothing left.
     let o = env.run(&["logout"]);
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert_eq!(tree(env.dir.path()), Vec::<PathBuf>::new());
 }
 
@@ -248,7 +237,7 @@ fn a_token_waiting_through_a_logout_waits_for_the_next_lock_holder() {
     );
     drop(next);
     let o = waiting.wait_with_output().unwrap();
-    assert_exit(&o, 0);
+    assert_exit(&o, 0, "");
     assert_eq!(stdout(&o), "Atza|from-the-next-holder\n");
     assert_eq!(server.requests(), 0);
 }
