@@ -745,8 +745,17 @@ impl Client {
                 .conn
                 .complete_io(&mut stream.sock)
                 .map_err(|e| match &self.proxy {
-                    // The host cannot have closed: the proxy did, or made it look so.
-                    Some(proxy) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    // The host cannot have closed: the proxy did, or made it look so. A
+                    // close with our ClientHello unread arrives as a reset, by timing.
+                    Some(proxy)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::UnexpectedEof
+                                | io::ErrorKind::ConnectionReset
+                                | io::ErrorKind::ConnectionAborted
+                                | io::ErrorKind::BrokenPipe
+                        ) =>
+                    {
                         proxy.error(TunnelError::TunnelClosed)
                     }
                     _ => io_error(e, deadline),
