@@ -46,25 +46,41 @@ use lwa_core::secret::Secret;
 use lwa_core::session::{Instant, Session, TokenStore, Tokens};
 use sequential_storage::cache::{Cache, Uncached};
 use sequential_storage::map::{MapConfig, MapStorage, SerializationError, Value};
+use zeroize::Zeroize;
+
+mod seal;
+
+use seal::Keys;
+pub use seal::{ApplicationKey, KEY_LEN, KeyUnavailable, OpenError, SealingKey};
 
 /// No RAM cache: the map reads the flash to find the record (a few pages, once per store).
 type NoCache = Cache<Uncached, Uncached, Uncached, u8>;
 
 /// The one key the record is stored under.
 const KEY: u8 = 0;
-/// The record's format, its first byte. A forgotten record is stored as [`FORGOTTEN`].
+/// The record's format, its first byte. A forgotten record is stored as [`WIPED`]; a sealed
+/// one starts with [`seal::SEALED`].
 const FORMAT: u8 = 1;
-/// A record whose tokens were deleted.
+/// A record whose tokens were deleted by an earlier version, which left their bytes in
+/// flash: loading it finishes the wipe.
 const FORGOTTEN: u8 = 0;
+/// A wipe under way (the record is padding that pushes the old pages out); loading it
+/// finishes the wipe.
+const WIPING: u8 = 2;
+/// The tokens were deleted, and every page that held them has been erased since.
+const WIPED: u8 = 3;
 
 /// Bytes of the largest record: format, client ID, refresh token, access token and expiry,
 /// with their lengths.
 pub const MAX_RECORD_LEN: usize =
     1 + 1 + MAX_CLIENT_ID_LEN + 2 + MAX_TOKEN_LEN + 1 + 2 + MAX_TOKEN_LEN + 8;
 
-/// A work buffer that fits any record with sequential-storage's item header and the key,
-/// rounded up to a flash word of up to 32 bytes.
-pub const BUFFER_LEN: usize = (MAX_RECORD_LEN + 1 + 32).div_ceil(32) * 32;
+/// Bytes of the largest sealed record: the plain one with the format byte, nonce and tag.
+pub const MAX_SEALED_RECORD_LEN: usize = MAX_RECORD_LEN + seal::OVERHEAD;
+
+/// A work buffer that fits any record, sealed or not, with the key, rounded up to a flash
+/// word of up to 32 bytes.
+pub const BUFFER_LEN: usize = (MAX_SEALED_RECORD_LEN + 1).next_multiple_of(32);
 
 /// What went wrong with the flash or the record in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +100,9 @@ pub enum FlashError<E> {
     BufferTooSmall,
     /// The flash range does not suit sequential-storage: it needs at least two whole pages.
     Range,
+    /// The board did not supply the sealing key ([`SealingKey`]): nothing was loaded or
+    /// written.
+    Key,
 }
 
 impl<E: fmt::Debug> fmt::Display for FlashError<E> {
@@ -97,7 +116,16 @@ impl<E: fmt::Debug> fmt::Display for FlashError<E> {
             Self::Range => {
                 f.write_str("the token store's flash range must be at least two whole erase pages")
             }
+            Self::Key => f.write_str("the token store's sealing key is not available"),
         }
+    }
+}
+
+impl<E: fmt::Debug> core::error::Error for FlashError<E> {}
+
+impl<E> From<KeyUnavailable> for FlashError<E> {
+    fn from(_: KeyUnavailable) -> Self {
+        Self::Key
     }
 }
 
@@ -117,7 +145,12 @@ impl<E> From<sequential_storage::Error<E>> for FlashError<E> {
 /// The record as stored: the client ID and tokens, or nothing (forgotten).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Record<'a> {
+    /// An earlier version's tombstone.
     Forgotten,
+    /// A wipe under way, with this many bytes of padding.
+    Wiping(usize),
+    /// Forgotten and wiped.
+    Wiped,
     Tokens {
         client_id: &'a str,
         refresh: &'a str,
@@ -171,6 +204,14 @@ impl<'a> Value<'a> for Record<'a> {
         let mut at = 0;
         match *self {
             Self::Forgotten => put(buf, &mut at, &[FORGOTTEN])?,
+            Self::Wiped => put(buf, &mut at, &[WIPED])?,
+            Self::Wiping(padding) => {
+                put(buf, &mut at, &[WIPING])?;
+                buf.get_mut(at..at + padding)
+                    .ok_or(SerializationError::BufferTooSmall)?
+                    .fill(0);
+                at += padding;
+            }
             Self::Tokens {
                 client_id,
                 refresh,
@@ -212,6 +253,8 @@ impl<'a> Value<'a> for Record<'a> {
         let mut at = 0;
         match take(buf, &mut at, 1)?.first() {
             Some(&FORGOTTEN) => return Ok((Self::Forgotten, at)),
+            Some(&WIPED) => return Ok((Self::Wiped, at)),
+            Some(&WIPING) => return Ok((Self::Wiping(buf.len() - at), buf.len())),
             Some(&FORMAT) => {}
             _ => return Err(SerializationError::InvalidFormat),
         }
@@ -247,14 +290,105 @@ pub struct Stored<'a> {
     pub access_token: Option<(Secret<'a>, Instant)>,
 }
 
+/// A record sealed as sequential-storage writes it: the plain record serialized after the
+/// sealed record's head, then encrypted in place.
+struct Sealing<'a> {
+    record: Record<'a>,
+    keys: &'a Keys,
+    client_id: &'a str,
+}
+
+impl<'a> Value<'a> for Sealing<'a> {
+    fn serialize_into(&self, buf: &mut [u8]) -> Result<usize, SerializationError> {
+        let body = buf
+            .get_mut(seal::BODY..)
+            .ok_or(SerializationError::BufferTooSmall)?;
+        let len = self.record.serialize_into(body)?;
+        self.keys
+            .seal(KEY, self.client_id, buf, len)
+            .ok_or(SerializationError::BufferTooSmall)
+    }
+
+    fn deserialize_from(_: &'a [u8]) -> Result<(Self, usize), SerializationError> {
+        // Sealed records are read as bytes and opened in place (`Inner::current`).
+        Err(SerializationError::InvalidFormat)
+    }
+}
+
+/// What the flash holds under the record's key, without borrowing the buffer (the plain
+/// record, when there is one, is at `plain` in it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Found {
+    /// No record.
+    Nothing,
+    /// Forgotten and wiped.
+    Wiped,
+    /// Forgotten, the wipe not finished (or an earlier version's tombstone).
+    Unwiped,
+    /// Tokens of this client ID, at `plain` in the buffer; `sealed`: they were sealed.
+    Tokens { plain: Range<usize>, sealed: bool },
+    /// A record that did not open.
+    Unopened(OpenError),
+}
+
+/// A flash that counts its page erases: a wipe goes on until every page has been erased.
+struct Counted<F> {
+    flash: F,
+    erases: u32,
+}
+
+impl<F: embedded_storage_async::nor_flash::ErrorType> embedded_storage_async::nor_flash::ErrorType
+    for Counted<F>
+{
+    type Error = F::Error;
+}
+
+impl<F: embedded_storage_async::nor_flash::ReadNorFlash>
+    embedded_storage_async::nor_flash::ReadNorFlash for Counted<F>
+{
+    const READ_SIZE: usize = F::READ_SIZE;
+
+    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), F::Error> {
+        self.flash.read(offset, bytes).await
+    }
+
+    fn capacity(&self) -> usize {
+        self.flash.capacity()
+    }
+}
+
+impl<F: embedded_storage_async::nor_flash::NorFlash> embedded_storage_async::nor_flash::NorFlash
+    for Counted<F>
+{
+    const WRITE_SIZE: usize = F::WRITE_SIZE;
+    const ERASE_SIZE: usize = F::ERASE_SIZE;
+
+    async fn erase(&mut self, from: u32, to: u32) -> Result<(), F::Error> {
+        let pages = (to.saturating_sub(from)).div_ceil(u32::try_from(F::ERASE_SIZE).unwrap_or(1));
+        let result = self.flash.erase(from, to).await;
+        if result.is_ok() {
+            self.erases = self.erases.saturating_add(pages);
+        }
+        result
+    }
+
+    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), F::Error> {
+        self.flash.write(offset, bytes).await
+    }
+}
+
 /// The store's logic, once, over an async flash; the blocking store drives it to completion
 /// over [`Blocking`].
 struct Inner<'b, F: embedded_storage_async::nor_flash::NorFlash> {
-    map: MapStorage<u8, F, NoCache>,
+    map: MapStorage<u8, Counted<F>, NoCache>,
     buffer: &'b mut [u8],
     client_id: &'b str,
+    key: Option<&'b mut dyn SealingKey>,
     keep_access_token: bool,
     writes: u32,
+    unopened: Option<OpenError>,
+    /// Erase pages in the range.
+    pages: u32,
 }
 
 impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
@@ -264,28 +398,114 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
         buffer: &'b mut [u8],
         client_id: &'b str,
     ) -> Result<Self, FlashError<F::Error>> {
-        let config = MapConfig::<F>::try_new(range).map_err(|_| FlashError::Range)?;
+        let config =
+            MapConfig::<Counted<F>>::try_new(range.clone()).map_err(|_| FlashError::Range)?;
         // The key and the largest record, in whole flash words.
-        if buffer.len() < (MAX_RECORD_LEN + 1).next_multiple_of(F::WRITE_SIZE) {
+        if buffer.len() < (MAX_SEALED_RECORD_LEN + 1).next_multiple_of(F::WRITE_SIZE) {
             return Err(FlashError::BufferTooSmall);
         }
+        let page = u32::try_from(F::ERASE_SIZE).map_err(|_| FlashError::Range)?;
         Ok(Self {
-            map: MapStorage::new(flash, config, Cache::new_uncached()),
+            map: MapStorage::new(Counted { flash, erases: 0 }, config, Cache::new_uncached()),
             buffer,
             client_id,
+            key: None,
             keep_access_token: false,
             writes: 0,
+            unopened: None,
+            pages: (range.end - range.start) / page,
         })
     }
 
-    async fn load(&mut self) -> Result<Option<Stored<'_>>, FlashError<F::Error>> {
+    /// The keys for this operation, if the store seals.
+    fn keys(&mut self) -> Result<Option<Keys>, FlashError<F::Error>> {
+        match self.key.as_deref_mut() {
+            Some(board) => Ok(Some(Keys::derive(board)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the record under [`KEY`] into the buffer and opens it (with `keys`, if sealed).
+    async fn current(&mut self, keys: Option<&Keys>) -> Result<Found, FlashError<F::Error>> {
+        let base = self.buffer.as_ptr().addr();
+        let Some(raw) = self.map.fetch_item::<&[u8]>(self.buffer, &KEY).await? else {
+            return Ok(Found::Nothing);
+        };
+        // Where sequential-storage put the value in the buffer, so that it can be opened in
+        // place once the shared borrow ends.
+        let start = raw.as_ptr().addr().wrapping_sub(base);
+        let range = start..start + raw.len();
         let client_id = self.client_id;
-        match self.map.fetch_item::<Record<'_>>(self.buffer, &KEY).await? {
+        let Some(bytes) = self.buffer.get_mut(range.clone()) else {
+            return Ok(Found::Unopened(OpenError::Format));
+        };
+        let (plain, sealed) = if bytes.first() == Some(&seal::SEALED) {
+            let Some(keys) = keys else {
+                return Ok(Found::Unopened(OpenError::NoKey));
+            };
+            match keys.open(KEY, client_id, bytes) {
+                Ok(plain) => {
+                    let offset = plain.as_ptr().addr().wrapping_sub(base);
+                    (offset..offset + plain.len(), true)
+                }
+                Err(e) => return Ok(Found::Unopened(e)),
+            }
+        } else {
+            (range, false)
+        };
+        let record = self
+            .buffer
+            .get(plain.clone())
+            .and_then(|b| Record::deserialize_from(b).ok());
+        Ok(match record {
+            None => Found::Unopened(OpenError::Format),
+            Some((Record::Forgotten | Record::Wiping(_), _)) if !sealed => Found::Unwiped,
+            Some((Record::Wiped, _)) if !sealed => Found::Wiped,
+            Some((Record::Tokens { client_id: c, .. }, _)) if c == client_id => {
+                Found::Tokens { plain, sealed }
+            }
+            Some((Record::Tokens { .. }, _)) => Found::Unopened(OpenError::OtherClient),
+            // A tombstone is never sealed.
+            Some(_) => Found::Unopened(OpenError::Format),
+        })
+    }
+
+    /// The plain record at `plain` in the buffer.
+    fn record_at(&self, plain: Range<usize>) -> Option<Record<'_>> {
+        Record::deserialize_from(self.buffer.get(plain)?)
+            .ok()
+            .map(|(r, _)| r)
+    }
+
+    async fn load(&mut self) -> Result<Option<Stored<'_>>, FlashError<F::Error>> {
+        let keys = self.keys()?;
+        let found = self.current(keys.as_ref()).await?;
+        drop(keys);
+        let plain = match found {
+            Found::Tokens { plain, sealed } if sealed == self.key.is_some() => plain,
+            Found::Tokens { .. } => {
+                // A plain record where sealed ones are expected.
+                self.unopened = Some(OpenError::Plain);
+                self.buffer.zeroize();
+                return Ok(None);
+            }
+            Found::Unopened(e) => {
+                self.unopened = Some(e);
+                self.buffer.zeroize();
+                return Ok(None);
+            }
+            Found::Unwiped => {
+                // A forget that a power cut interrupted (or an earlier version's): finish it
+                // before anything else is written.
+                self.wipe().await?;
+                return Ok(None);
+            }
+            Found::Nothing | Found::Wiped => return Ok(None),
+        };
+        match self.record_at(plain) {
             Some(Record::Tokens {
-                client_id: stored,
-                refresh,
-                access,
-            }) if stored == client_id => Ok(Some(Stored {
+                refresh, access, ..
+            }) => Ok(Some(Stored {
                 refresh_token: Secret::new(refresh),
                 access_token: access.map(|(t, at)| (Secret::new(t), Instant::from_millis(at))),
             })),
@@ -294,6 +514,16 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
     }
 
     async fn restore(&mut self, session: &mut Session<'_>) -> Result<bool, FlashError<F::Error>> {
+        let restored = self.restore_into(session).await;
+        // The plaintext tokens are in the session now; none stay in the work buffer.
+        self.buffer.zeroize();
+        restored
+    }
+
+    async fn restore_into(
+        &mut self,
+        session: &mut Session<'_>,
+    ) -> Result<bool, FlashError<F::Error>> {
         let Some(stored) = self.load().await? else {
             return Ok(false);
         };
@@ -308,21 +538,37 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
         Ok(true)
     }
 
-    /// Writes `record` unless the flash holds it already.
+    /// Writes the tokens `record` unless the flash holds them already.
     async fn put(&mut self, record: Record<'_>) -> Result<(), FlashError<F::Error>> {
-        let current = self.map.fetch_item::<Record<'_>>(self.buffer, &KEY).await;
+        let keys = self.keys()?;
+        let current = self.current(keys.as_ref()).await;
         let same = match current {
-            Ok(Some(stored)) => stored == record,
-            // Nothing stored yet, and nothing to forget.
-            Ok(None) => record == Record::Forgotten,
-            // An unreadable record is replaced.
-            Err(_) => false,
+            Ok(Found::Tokens { plain, sealed }) if sealed == keys.is_some() => {
+                self.record_at(plain) == Some(record)
+            }
+            // A plain record becomes a sealed one: the plain bytes leave the flash first.
+            Ok(Found::Tokens { .. }) | Ok(Found::Unwiped) => {
+                self.wipe().await?;
+                false
+            }
+            // Nothing stored yet, or an unreadable record, which is replaced.
+            _ => false,
         };
-        if same {
-            return Ok(());
+        if !same {
+            match &keys {
+                Some(keys) => {
+                    let sealing = Sealing {
+                        record,
+                        keys,
+                        client_id: self.client_id,
+                    };
+                    self.map.store_item(self.buffer, &KEY, &sealing).await?;
+                }
+                None => self.map.store_item(self.buffer, &KEY, &record).await?,
+            }
+            self.writes += 1;
         }
-        self.map.store_item(self.buffer, &KEY, &record).await?;
-        self.writes += 1;
+        self.buffer.zeroize();
         Ok(())
     }
 
@@ -340,6 +586,57 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
             access,
         };
         self.put(record).await
+    }
+
+    /// Deletes the tokens and erases every page that held them (no key needed).
+    async fn forget(&mut self) -> Result<(), FlashError<F::Error>> {
+        let result = match self.current(None).await {
+            Ok(Found::Nothing | Found::Wiped) => Ok(()),
+            // sequential-storage cannot repair the range: erasing it is the only way out.
+            Err(FlashError::Corrupted) => self.map.erase_all().await.map_err(FlashError::from),
+            Err(e) => Err(e),
+            Ok(_) => self.wipe().await,
+        };
+        self.buffer.zeroize();
+        result
+    }
+
+    /// Forgets the tokens so that no byte of them stays in the range: writes padding records
+    /// (the first one makes the store load nothing) until sequential-storage has erased every
+    /// page of the range once, then a small [`WIPED`] record. Every step is one of
+    /// sequential-storage's own writes, so a power cut leaves the tokens (before the first
+    /// padding record is whole) or a [`WIPING`] record, which the next load or store sees
+    /// and wipes again from the start.
+    async fn wipe(&mut self) -> Result<(), FlashError<F::Error>> {
+        // Half a page (or half the buffer) per padding record: a page closes, and the next
+        // one is erased, every two or three records.
+        let padding = F::ERASE_SIZE.min(self.buffer.len()) / 2;
+        self.map
+            .store_item(self.buffer, &KEY, &Record::Wiping(padding))
+            .await?;
+        self.writes += 1;
+        // Erases counted from here: after `pages` of them, every page that held anything
+        // before (the tokens, copies sequential-storage migrated) has been erased; the newest
+        // token record is no longer the newest item and is never migrated again.
+        let start = self.map.flash().erases;
+        let per_page = u32::try_from(F::ERASE_SIZE / padding.max(1)).unwrap_or(u32::MAX);
+        let bound = (self.pages + 2).saturating_mul(per_page.saturating_add(2));
+        let mut written = 0;
+        while self.map.flash().erases.wrapping_sub(start) < self.pages {
+            if written > bound {
+                return Err(FlashError::Full);
+            }
+            self.map
+                .store_item(self.buffer, &KEY, &Record::Wiping(padding))
+                .await?;
+            self.writes += 1;
+            written += 1;
+        }
+        self.map
+            .store_item(self.buffer, &KEY, &Record::Wiped)
+            .await?;
+        self.writes += 1;
+        Ok(())
     }
 }
 
@@ -386,6 +683,7 @@ impl<F: NorFlash> fmt::Debug for FlashStore<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlashStore")
             .field("keep_access_token", &self.inner.keep_access_token)
+            .field("sealed", &self.inner.key.is_some())
             .field("writes", &self.inner.writes)
             .finish_non_exhaustive()
     }
@@ -437,6 +735,49 @@ impl<'b, F: NorFlash> FlashStore<'b, F> {
         self
     }
 
+    /// Seals every record with AES-128-GCM under `key`, the board's (see the
+    /// [module docs](self) for what this protects against). A sealed store loads only
+    /// records sealed under this key for this client ID: a plain record, or one that does
+    /// not open, loads as none ([`unopened`](Self::unopened) says why), and the next store
+    /// replaces it (a plain record is wiped first).
+    ///
+    /// ```
+    /// use lwa_embedded::core::secret::Secret;
+    /// use lwa_embedded::core::session::{TokenStore, Tokens};
+    /// use lwa_embedded::flash::{ApplicationKey, FlashStore, OpenError};
+    /// use lwa_test_support::flash::RamFlash;
+    /// let mut memory = [0xFF; 2048];
+    /// let mut buffer = [0u8; lwa_embedded::flash::BUFFER_LEN];
+    /// let mut key = ApplicationKey::new([0x5A; 16]);
+    /// let mut store = FlashStore::new(RamFlash::<1024>::new(&mut memory), 0..2048, &mut buffer, "c")?
+    ///     .sealed(&mut key);
+    /// store.store(&Tokens { refresh_token: Secret::new("Atzr|sealed"), access_token: None })?;
+    /// assert_eq!(store.load()?.unwrap().refresh_token.expose(), "Atzr|sealed");
+    /// drop(store);
+    /// assert!(!memory.windows(6).any(|w| w == b"sealed")); // not in the flash
+    ///
+    /// // Under another key (another device), the record does not open: no token.
+    /// let mut buffer = [0u8; lwa_embedded::flash::BUFFER_LEN];
+    /// let mut other = ApplicationKey::new([0xA5; 16]);
+    /// let mut store = FlashStore::new(RamFlash::<1024>::new(&mut memory), 0..2048, &mut buffer, "c")?
+    ///     .sealed(&mut other);
+    /// assert!(store.load()?.is_none());
+    /// assert_eq!(store.unopened(), Some(OpenError::Sealed));
+    /// # Ok::<(), lwa_embedded::flash::FlashError<lwa_test_support::flash::PowerCut>>(())
+    /// ```
+    #[must_use]
+    pub fn sealed(mut self, key: &'b mut dyn SealingKey) -> Self {
+        self.inner.key = Some(key);
+        self
+    }
+
+    /// Why the last record found was not loaded (none if every one loaded): a record that
+    /// does not open is no token (the device links again), and this says which.
+    #[must_use]
+    pub fn unopened(&self) -> Option<OpenError> {
+        self.inner.unopened
+    }
+
     /// The stored tokens, if the flash holds tokens of this client ID.
     ///
     /// # Errors
@@ -484,7 +825,7 @@ impl<'b, F: NorFlash> FlashStore<'b, F> {
 
     /// The flash back.
     pub fn into_flash(self) -> F {
-        self.inner.map.destroy().0.0
+        self.inner.map.destroy().0.flash.0
     }
 }
 
@@ -496,7 +837,7 @@ impl<F: NorFlash> TokenStore for FlashStore<'_, F> {
     }
 
     fn forget(&mut self) -> Result<(), Self::Error> {
-        embassy_futures::block_on(self.inner.put(Record::Forgotten))
+        embassy_futures::block_on(self.inner.forget())
     }
 }
 
@@ -512,6 +853,7 @@ impl<F: embedded_storage_async::nor_flash::NorFlash> fmt::Debug for AsyncFlashSt
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFlashStore")
             .field("keep_access_token", &self.inner.keep_access_token)
+            .field("sealed", &self.inner.key.is_some())
             .field("writes", &self.inner.writes)
             .finish_non_exhaustive()
     }
@@ -550,6 +892,19 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> AsyncFlashStore<'b, F> 
         self
     }
 
+    /// As [`FlashStore::sealed`].
+    #[must_use]
+    pub fn sealed(mut self, key: &'b mut dyn SealingKey) -> Self {
+        self.inner.key = Some(key);
+        self
+    }
+
+    /// As [`FlashStore::unopened`].
+    #[must_use]
+    pub fn unopened(&self) -> Option<OpenError> {
+        self.inner.unopened
+    }
+
     /// As [`FlashStore::load`].
     ///
     /// # Errors
@@ -577,7 +932,7 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> AsyncFlashStore<'b, F> 
 
     /// The flash back.
     pub fn into_flash(self) -> F {
-        self.inner.map.destroy().0
+        self.inner.map.destroy().0.flash
     }
 }
 
@@ -592,6 +947,6 @@ impl<F: embedded_storage_async::nor_flash::NorFlash> crate::asynch::TokenStore
     }
 
     async fn forget(&mut self) -> Result<(), Self::Error> {
-        self.inner.put(Record::Forgotten).await
+        self.inner.forget().await
     }
 }
