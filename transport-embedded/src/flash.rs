@@ -15,7 +15,8 @@
 //! Keep the access token only if the session's clock is wall time (milliseconds since the Unix
 //! epoch, from SNTP or an RTC): an expiry on a clock that restarts at boot means nothing after
 //! a reboot. A store that would write the record as it already is writes nothing (flash wears
-//! out); [`writes`](FlashStore::writes) counts the records actually written.
+//! out); [`writes`](FlashStore::writes) counts the records actually written (a forget's
+//! padding records included).
 //!
 //! ```
 //! use lwa_embedded::core::secret::Secret;
@@ -35,6 +36,55 @@
 //! # Ok::<(), lwa_embedded::flash::FlashError<lwa_test_support::flash::PowerCut>>(())
 //! ```
 //!
+//! # Sealed records
+//!
+//! [`sealed`](FlashStore::sealed) seals every record with AES-128-GCM under a key the board
+//! supplies through [`SealingKey`]: read from a secure element, an eFuse or OTP block,
+//! derived by a peripheral (the ESP32's HMAC peripheral over an eFuse key it never reveals),
+//! or, on a board with none of these, a key the application chooses ([`ApplicationKey`]).
+//! The client ID, the map key the record is stored under and the format version are bound as
+//! associated data, and the nonce is synthetic: HMAC-SHA256 of that data and the plaintext,
+//! under a key derived from the board's. It needs no counter and no random source, so no state
+//! a power cut or a reboot could roll back: a nonce repeats only when the same plaintext is
+//! sealed again, which writes the same bytes; two different plaintexts share one with
+//! probability 2^-96 per pair. AES-128-GCM because embedded-tls links it (with HMAC and
+//! SHA-256) for TLS 1.3: a device with TLS pays about 2 KiB of flash for sealing, one
+//! without about 12 KiB (BENCHMARKS.md).
+//!
+//! A record that does not open (another key, so another device; another client ID; a changed
+//! or truncated byte; a plain record where a sealed one is expected) loads as none: `load`
+//! returns `Ok(None)`, `restore` `Ok(false)`, the device links again, and
+//! [`unopened`](FlashStore::unopened) says why ([`OpenError`]). GCM checks the tag before it
+//! decrypts: no part of a record that does not open is ever decrypted or handed out. The
+//! work buffer is wiped after every store and restore.
+//!
+//! What it protects against: a dump of the flash (a returned, resold or discarded device, a
+//! board whose flash chip was desoldered) when the key is not in that dump: a key in a secure
+//! element, in eFuses the firmware reads but a flash dump does not hold, or one a peripheral
+//! derives without revealing it. Also a token planted in the flash by someone with write
+//! access (it does not open), and a record copied from another device. What it does not
+//! protect against: anyone who can read the key, which includes a key kept in the same flash
+//! or compiled into the firmware there (then sealing protects against casual reading only: a
+//! search for `Atzr|` in a dump of the partition finds nothing), code running on the device,
+//! and an attacker who reads the RAM while the device runs (the session holds the tokens in
+//! the clear). The Pico W example has no secret storage; its key is the flash chip's unique
+//! ID (see its README).
+//!
+//! # Forgetting
+//!
+//! [`forget`](TokenStore::forget) (logout, a refresh token LWA refused) leaves no byte of any
+//! token in the store's range, sealed or not: it writes padding records through
+//! sequential-storage until every page of the range has been erased once since the first of
+//! them, then a small "forgotten" record. The first padding record already makes the store
+//! load nothing; every step is one of sequential-storage's own writes, so a power cut during
+//! a forget leaves the whole tokens (the forget did not begin) or a record that makes the
+//! next `load`, `restore` or store wipe again from the start before anything else. Between
+//! the cut and that next call the bytes of the old records are still in flash (sealed, if the
+//! store seals). A forget costs one erase per page of the range and about two pages of writes
+//! per page; a second forget writes nothing. An earlier version's tombstone is wiped the same
+//! way the first time it is loaded. It needs no key: a device whose key is gone can still
+//! forget.
+//!
 //! [sequential-storage]: https://docs.rs/sequential-storage
 
 use core::fmt;
@@ -50,7 +100,7 @@ use zeroize::Zeroize;
 
 mod seal;
 
-use seal::Keys;
+use seal::Sealer;
 pub use seal::{ApplicationKey, KEY_LEN, KeyUnavailable, OpenError, SealingKey};
 
 /// No RAM cache: the map reads the flash to find the record (a few pages, once per store).
@@ -294,7 +344,7 @@ pub struct Stored<'a> {
 /// sealed record's head, then encrypted in place.
 struct Sealing<'a> {
     record: Record<'a>,
-    keys: &'a Keys,
+    keys: &'a Sealer,
     client_id: &'a str,
 }
 
@@ -383,7 +433,8 @@ struct Inner<'b, F: embedded_storage_async::nor_flash::NorFlash> {
     map: MapStorage<u8, Counted<F>, NoCache>,
     buffer: &'b mut [u8],
     client_id: &'b str,
-    key: Option<&'b mut dyn SealingKey>,
+    /// The board's key and the sealing code, when sealed.
+    key: Option<(&'b mut dyn SealingKey, &'static seal::Ops)>,
     keep_access_token: bool,
     writes: u32,
     unopened: Option<OpenError>,
@@ -418,15 +469,15 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
     }
 
     /// The keys for this operation, if the store seals.
-    fn keys(&mut self) -> Result<Option<Keys>, FlashError<F::Error>> {
-        match self.key.as_deref_mut() {
-            Some(board) => Ok(Some(Keys::derive(board)?)),
+    fn keys(&mut self) -> Result<Option<Sealer>, FlashError<F::Error>> {
+        match &mut self.key {
+            Some((board, ops)) => Ok(Some(Sealer::derive(*board, ops)?)),
             None => Ok(None),
         }
     }
 
     /// Reads the record under [`KEY`] into the buffer and opens it (with `keys`, if sealed).
-    async fn current(&mut self, keys: Option<&Keys>) -> Result<Found, FlashError<F::Error>> {
+    async fn current(&mut self, keys: Option<&Sealer>) -> Result<Found, FlashError<F::Error>> {
         let base = self.buffer.as_ptr().addr();
         let Some(raw) = self.map.fetch_item::<&[u8]>(self.buffer, &KEY).await? else {
             return Ok(Found::Nothing);
@@ -767,7 +818,7 @@ impl<'b, F: NorFlash> FlashStore<'b, F> {
     /// ```
     #[must_use]
     pub fn sealed(mut self, key: &'b mut dyn SealingKey) -> Self {
-        self.inner.key = Some(key);
+        self.inner.key = Some((key, &seal::OPS));
         self
     }
 
@@ -895,7 +946,7 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> AsyncFlashStore<'b, F> 
     /// As [`FlashStore::sealed`].
     #[must_use]
     pub fn sealed(mut self, key: &'b mut dyn SealingKey) -> Self {
-        self.inner.key = Some(key);
+        self.inner.key = Some((key, &seal::OPS));
         self
     }
 

@@ -161,6 +161,63 @@ impl fmt::Display for OpenError {
 
 impl core::error::Error for OpenError {}
 
+/// The sealing code, reached only through these pointers, which only
+/// [`FlashStore::sealed`](super::FlashStore::sealed) hands out: a firmware that never seals
+/// links no AES-GCM, HMAC or SHA-256 for its store (an unsealed store would otherwise carry
+/// them, unused, since whether it has a key is only known at run time).
+pub(crate) struct Ops {
+    derive: fn(&mut dyn SealingKey) -> Result<Keys, KeyUnavailable>,
+    seal: fn(&Keys, u8, &str, &mut [u8], usize) -> Option<usize>,
+    open: for<'r> fn(&Keys, u8, &str, &'r mut [u8]) -> Result<&'r [u8], OpenError>,
+}
+
+/// The one set of [`Ops`].
+pub(crate) static OPS: Ops = Ops {
+    derive: Keys::derive,
+    seal: Keys::seal,
+    open: Keys::open,
+};
+
+/// The keys of one operation and the code that uses them.
+pub(crate) struct Sealer {
+    keys: Keys,
+    ops: &'static Ops,
+}
+
+impl Sealer {
+    /// The keys for `board`'s key.
+    pub(crate) fn derive(
+        board: &mut dyn SealingKey,
+        ops: &'static Ops,
+    ) -> Result<Self, KeyUnavailable> {
+        Ok(Self {
+            keys: (ops.derive)(board)?,
+            ops,
+        })
+    }
+
+    /// As [`Keys::seal`].
+    pub(crate) fn seal(
+        &self,
+        map_key: u8,
+        client_id: &str,
+        buf: &mut [u8],
+        len: usize,
+    ) -> Option<usize> {
+        (self.ops.seal)(&self.keys, map_key, client_id, buf, len)
+    }
+
+    /// As [`Keys::open`].
+    pub(crate) fn open<'r>(
+        &self,
+        map_key: u8,
+        client_id: &str,
+        record: &'r mut [u8],
+    ) -> Result<&'r [u8], OpenError> {
+        (self.ops.open)(&self.keys, map_key, client_id, record)
+    }
+}
+
 /// The keys derived from the board's key for one operation; wiped on drop (aes-gcm's
 /// `zeroize` feature wipes the cipher's round keys and GHASH key).
 pub(crate) struct Keys {
@@ -291,11 +348,11 @@ mod tests {
 
     const CLIENT: &str = "amzn1.application-oa2-client.1";
 
-    fn keys(byte: u8) -> Keys {
-        Keys::derive(&mut ApplicationKey::new([byte; KEY_LEN])).unwrap()
+    fn keys(byte: u8) -> Sealer {
+        Sealer::derive(&mut ApplicationKey::new([byte; KEY_LEN]), &OPS).unwrap()
     }
 
-    fn sealed(keys: &Keys, client: &str, plain: &[u8]) -> Vec<u8> {
+    fn sealed(keys: &Sealer, client: &str, plain: &[u8]) -> Vec<u8> {
         let mut buf = std::vec![0u8; plain.len() + OVERHEAD];
         buf[BODY..BODY + plain.len()].copy_from_slice(plain);
         let n = keys.seal(0, client, &mut buf, plain.len()).unwrap();
@@ -378,6 +435,9 @@ mod tests {
                 Err(KeyUnavailable)
             }
         }
-        assert!(matches!(Keys::derive(&mut Absent), Err(KeyUnavailable)));
+        assert!(matches!(
+            Sealer::derive(&mut Absent, &OPS),
+            Err(KeyUnavailable)
+        ));
     }
 }
