@@ -168,8 +168,11 @@ impl core::error::Error for OpenError {}
 pub(crate) struct Ops {
     derive: fn(&mut dyn SealingKey) -> Result<Keys, KeyUnavailable>,
     seal: fn(&Keys, u8, &str, &mut [u8], usize) -> Option<usize>,
-    open: for<'r> fn(&Keys, u8, &str, &'r mut [u8]) -> Result<&'r [u8], OpenError>,
+    open: OpenFn,
 }
+
+/// [`Keys::open`] as a pointer: the record in, its plaintext (in place) out.
+type OpenFn = for<'r> fn(&Keys, u8, &str, &'r mut [u8]) -> Result<&'r [u8], OpenError>;
 
 /// The one set of [`Ops`].
 pub(crate) static OPS: Ops = Ops {
