@@ -529,9 +529,10 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
     }
 
     async fn load(&mut self) -> Result<Option<Stored<'_>>, FlashError<F::Error>> {
-        let keys = self.keys()?;
-        let found = self.current(keys.as_ref()).await?;
-        drop(keys);
+        let found = {
+            let keys = self.keys()?;
+            self.current(keys.as_ref()).await?
+        };
         let plain = match found {
             Found::Tokens { plain, sealed } if sealed == self.key.is_some() => plain,
             Found::Tokens { .. } => {
