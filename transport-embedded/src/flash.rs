@@ -48,8 +48,8 @@
 //! a power cut or a reboot could roll back: a nonce repeats only when the same plaintext is
 //! sealed again, which writes the same bytes; two different plaintexts share one with
 //! probability 2^-96 per pair. AES-128-GCM because embedded-tls links it (with HMAC and
-//! SHA-256) for TLS 1.3: a device with TLS pays about 2 KiB of flash for sealing, one
-//! without about 12 KiB (BENCHMARKS.md).
+//! SHA-256) for TLS 1.3: a device with TLS pays about 2.3 KiB of flash for sealing, one
+//! without about 11.5 KiB (BENCHMARKS.md).
 //!
 //! A record that does not open (another key, so another device; another client ID; a changed
 //! or truncated byte; a plain record where a sealed one is expected) loads as none: `load`
@@ -87,6 +87,7 @@
 //!
 //! [sequential-storage]: https://docs.rs/sequential-storage
 
+use core::cell::RefCell;
 use core::fmt;
 use core::ops::Range;
 
@@ -341,20 +342,29 @@ pub struct Stored<'a> {
 }
 
 /// A record sealed as sequential-storage writes it: the plain record serialized after the
-/// sealed record's head, then encrypted in place.
-struct Sealing<'a> {
+/// sealed record's head, then encrypted in place. The keys are derived there, in
+/// synchronous code, so that they never sit in a future (a blocking store runs its futures
+/// on the stack, and room for them would be kept even by a store that does not seal).
+struct Sealing<'a, 'k> {
     record: Record<'a>,
-    keys: &'a Sealer,
+    board: RefCell<&'a mut (dyn SealingKey + 'k)>,
+    ops: &'static seal::Ops,
     client_id: &'a str,
 }
 
-impl<'a> Value<'a> for Sealing<'a> {
+/// [`SerializationError::Custom`]: the board did not supply the key.
+const KEY_UNAVAILABLE: i32 = 1;
+
+impl<'a> Value<'a> for Sealing<'a, '_> {
     fn serialize_into(&self, buf: &mut [u8]) -> Result<usize, SerializationError> {
+        let unavailable = || SerializationError::Custom(KEY_UNAVAILABLE);
+        let mut board = self.board.try_borrow_mut().map_err(|_| unavailable())?;
+        let sealer = Sealer::derive(&mut **board, self.ops).map_err(|_| unavailable())?;
         let body = buf
             .get_mut(seal::BODY..)
             .ok_or(SerializationError::BufferTooSmall)?;
         let len = self.record.serialize_into(body)?;
-        self.keys
+        sealer
             .seal(KEY, self.client_id, buf, len)
             .ok_or(SerializationError::BufferTooSmall)
     }
@@ -468,16 +478,9 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
         })
     }
 
-    /// The keys for this operation, if the store seals.
-    fn keys(&mut self) -> Result<Option<Sealer>, FlashError<F::Error>> {
-        match &mut self.key {
-            Some((board, ops)) => Ok(Some(Sealer::derive(*board, ops)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Reads the record under [`KEY`] into the buffer and opens it (with `keys`, if sealed).
-    async fn current(&mut self, keys: Option<&Sealer>) -> Result<Found, FlashError<F::Error>> {
+    /// Reads the record under [`KEY`] into the buffer and, if `open` and the store seals,
+    /// opens it (the keys derived and dropped here, in synchronous code).
+    async fn current(&mut self, open: bool) -> Result<Found, FlashError<F::Error>> {
         let base = self.buffer.as_ptr().addr();
         let Some(raw) = self.map.fetch_item::<&[u8]>(self.buffer, &KEY).await? else {
             return Ok(Found::Nothing);
@@ -491,10 +494,11 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
             return Ok(Found::Unopened(OpenError::Format));
         };
         let (plain, sealed) = if bytes.first() == Some(&seal::SEALED) {
-            let Some(keys) = keys else {
+            let (true, Some((board, ops))) = (open, &mut self.key) else {
                 return Ok(Found::Unopened(OpenError::NoKey));
             };
-            match keys.open(KEY, client_id, bytes) {
+            let sealer = Sealer::derive(&mut **board, ops)?;
+            match sealer.open(KEY, client_id, bytes) {
                 Ok(plain) => {
                     let offset = plain.as_ptr().addr().wrapping_sub(base);
                     (offset..offset + plain.len(), true)
@@ -529,10 +533,7 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
     }
 
     async fn load(&mut self) -> Result<Option<Stored<'_>>, FlashError<F::Error>> {
-        let found = {
-            let keys = self.keys()?;
-            self.current(keys.as_ref()).await?
-        };
+        let found = self.current(true).await?;
         let plain = match found {
             Found::Tokens { plain, sealed } if sealed == self.key.is_some() => plain,
             Found::Tokens { .. } => {
@@ -592,10 +593,9 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
 
     /// Writes the tokens `record` unless the flash holds them already.
     async fn put(&mut self, record: Record<'_>) -> Result<(), FlashError<F::Error>> {
-        let keys = self.keys()?;
-        let current = self.current(keys.as_ref()).await;
+        let current = self.current(true).await;
         let same = match current {
-            Ok(Found::Tokens { plain, sealed }) if sealed == keys.is_some() => {
+            Ok(Found::Tokens { plain, sealed }) if sealed == self.key.is_some() => {
                 self.record_at(plain) == Some(record)
             }
             // A plain record becomes a sealed one: the plain bytes leave the flash first.
@@ -607,14 +607,21 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
             _ => false,
         };
         if !same {
-            match &keys {
-                Some(keys) => {
+            match &mut self.key {
+                Some((board, ops)) => {
                     let sealing = Sealing {
                         record,
-                        keys,
+                        board: RefCell::new(&mut **board),
+                        ops,
                         client_id: self.client_id,
                     };
-                    self.map.store_item(self.buffer, &KEY, &sealing).await?;
+                    let stored = self.map.store_item(self.buffer, &KEY, &sealing).await;
+                    stored.map_err(|e| match e {
+                        sequential_storage::Error::SerializationError(
+                            SerializationError::Custom(KEY_UNAVAILABLE),
+                        ) => FlashError::Key,
+                        e => e.into(),
+                    })?;
                 }
                 None => self.map.store_item(self.buffer, &KEY, &record).await?,
             }
@@ -642,7 +649,7 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
 
     /// Deletes the tokens and erases every page that held them (no key needed).
     async fn forget(&mut self) -> Result<(), FlashError<F::Error>> {
-        let result = match self.current(None).await {
+        let result = match self.current(false).await {
             Ok(Found::Nothing | Found::Wiped) => Ok(()),
             // sequential-storage cannot repair the range: erasing it is the only way out.
             Err(FlashError::Corrupted) => self.map.erase_all().await.map_err(FlashError::from),

@@ -304,3 +304,55 @@ fn the_async_store_seals_and_forgets_the_same_way() {
     assert_eq!(found, 0);
     assert_eq!(load(&mut memory, Some(KEY), CLIENT), (Ok(None), None));
 }
+
+#[test]
+fn a_key_the_board_cannot_supply_is_a_typed_error_and_nothing_is_written() {
+    struct Absent;
+    impl lwa_embedded::flash::SealingKey for Absent {
+        fn key(
+            &mut self,
+            _: &mut [u8; lwa_embedded::flash::KEY_LEN],
+        ) -> Result<(), lwa_embedded::flash::KeyUnavailable> {
+            Err(lwa_embedded::flash::KeyUnavailable)
+        }
+    }
+    let tokens = Tokens {
+        refresh_token: Secret::new(REFRESH),
+        access_token: None,
+    };
+    // Storing into an erased flash: the key is asked for when the record is sealed.
+    let mut memory = vec![0xFF; LEN];
+    let mut buffer = vec![0u8; BUFFER_LEN];
+    let mut absent = Absent;
+    let mut store = FlashStore::new(
+        RamFlash::<PAGE>::new(&mut memory),
+        0..LEN as u32,
+        &mut buffer,
+        CLIENT,
+    )
+    .unwrap()
+    .sealed(&mut absent);
+    assert_eq!(store.store(&tokens), Err(FlashError::Key));
+    assert_eq!(store.writes(), 0);
+    let _ = store.into_flash();
+    // No record (sequential-storage may have marked a page as in use).
+    assert_eq!(load(&mut memory, Some(KEY), CLIENT), (Ok(None), None));
+
+    // Loading a sealed record: the key is asked for to open it.
+    let mut memory = stored(Some(KEY), CLIENT);
+    let mut buffer = vec![0u8; BUFFER_LEN];
+    let mut store = FlashStore::new(
+        RamFlash::<PAGE>::new(&mut memory),
+        0..LEN as u32,
+        &mut buffer,
+        CLIENT,
+    )
+    .unwrap()
+    .sealed(&mut absent);
+    assert_eq!(store.load().map(|s| s.is_some()), Err(FlashError::Key));
+    assert_eq!(store.store(&tokens), Err(FlashError::Key));
+    // Forgetting needs no key.
+    assert_eq!(store.forget(), Ok(()));
+    let _ = store.into_flash();
+    assert_eq!(load(&mut memory, Some(KEY), CLIENT), (Ok(None), None));
+}
