@@ -11,7 +11,8 @@ one refresh with and without the handshake, wall time under plain QEMU), and the
 the TLS-only firmware by crate.
 
 Run from this folder: `python3 footprint.py` (needs qemu-system-arm and python3; about ten
-minutes). Flash is .text + .rodata + .data from the ELF section headers.
+minutes). `python3 footprint.py sealing` measures only what sealing the token store costs
+(a minute). Flash is .text + .rodata + .data from the ELF section headers.
 
 How flash is split: `baseline` (board, clock, report; no network), `tls_only` (the same
 wire and verified TLS handshake, a fixed request written raw, no lwa) and `device` (what a
@@ -220,5 +221,42 @@ def main():
           "arena; RAM in all = static RAM + peak stack.")
 
 
+def qemu(path):
+    """Runs a firmware that needs no harness under plain QEMU; its peak stack."""
+    out = subprocess.run(["qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-nographic",
+                          "-semihosting-config", "enable=on,target=native", "-kernel", path],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        sys.exit(f"{path} failed:\n{out.stdout}{out.stderr}")
+    return int(re.search(r"peak stack: (\d+)", out.stdout).group(1))
+
+
+def sealing():
+    """What sealing the token store costs (`python3 footprint.py sealing`): the flash store
+    alone (`store_only`: store, load, forget; no TLS, so AES-GCM, HMAC and SHA-256 come in
+    with the seal) and the device app (TLS linked), each built plain and with `sealed`."""
+    rows = []
+    for features in ("", "sealed"):
+        bins = build(features, bins=("store_only", "device"))
+        store_stack = qemu(os.path.join(ELF, "store_only"))
+        device_stack = run(features, "device", icount=False)["stack"]
+        rows.append((features, bins, store_stack, device_stack))
+    print("| firmware | store | flash | static RAM | peak stack |")
+    print("|---|---|---|---|---|")
+    for name, key in (("flash store alone, no TLS (`store_only`)", "store_only"), ("device app, TLS linked (`device`)", "device")):
+        for features, bins, store_stack, device_stack in rows:
+            sizes = bins[key][0]
+            stack = store_stack if key == "store_only" else device_stack
+            print(f"| {name} | {'sealed' if features else 'plain'} | {kib(flash(sizes))} | {kib(static_ram(sizes))} | {kib(stack)} |")
+    for name, key in (("without TLS", "store_only"), ("with TLS", "device")):
+        (_, plain, ps, pd), (_, sealed, ss, sd) = rows
+        stack = (ss - ps) if key == "store_only" else (sd - pd)
+        print(f"sealing adds, {name}: flash {flash(sealed[key][0]) - flash(plain[key][0])} B, "
+              f"static RAM {static_ram(sealed[key][0]) - static_ram(plain[key][0])} B, peak stack {stack} B")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["sealing"]:
+        sealing()
+    else:
+        main()

@@ -168,6 +168,8 @@ pub fn boot_blocking() -> (
     let Ok(store) = FlashStore::new(flash, PARTITION, buffer, scenario::CLIENT_ID) else {
         panic!("the token store's partition does not suit it");
     };
+    #[cfg(feature = "sealed")]
+    let store = store.sealed(store::key());
     let driver = lwa_embedded::blocking::Driver {
         connector: parts.connector,
         store,
@@ -188,6 +190,8 @@ pub async fn boot_async() -> (
     let Ok(store) = AsyncFlashStore::new(flash, PARTITION, buffer, scenario::CLIENT_ID) else {
         panic!("the token store's partition does not suit it");
     };
+    #[cfg(feature = "sealed")]
+    let store = store.sealed(store::key());
     let driver = lwa_embedded::asynch::Driver {
         connector: parts.connector,
         store,
@@ -250,7 +254,8 @@ pub fn finish(driver: &str, ok: bool, connector: &Connector) -> ! {
 }
 
 /// The token store's range of the partition: all of it.
-const PARTITION: core::ops::Range<u32> = 0..store::PARTITION_LEN as u32;
+/// The whole partition, as the store's range.
+pub const PARTITION: core::ops::Range<u32> = 0..store::PARTITION_LEN as u32;
 
 /// The flash store of the blocking driver.
 pub type BlockingStore = FlashStore<'static, RamFlash<'static, { store::PAGE }>>;

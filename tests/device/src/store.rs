@@ -36,3 +36,15 @@ pub fn partition() -> (RamFlash<'static, PAGE>, &'static mut [u8]) {
     assert!(erased, "erasing RAM cannot fail");
     (flash, buffer)
 }
+
+/// The sealing key (feature `sealed`). The board has no secret storage: a fixed key, enough
+/// to measure what sealing costs. Call once.
+#[cfg(feature = "sealed")]
+#[must_use]
+pub fn key() -> &'static mut lwa_embedded::flash::ApplicationKey {
+    static KEY: static_cell::StaticCell<lwa_embedded::flash::ApplicationKey> =
+        static_cell::StaticCell::new();
+    KEY.init(lwa_embedded::flash::ApplicationKey::new(
+        *b"qemu board key 0",
+    ))
+}

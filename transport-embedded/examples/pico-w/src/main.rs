@@ -31,7 +31,7 @@ use embassy_rp::pio::{self, Pio};
 use embassy_rp::{bind_interrupts, dma};
 use embassy_time::{Duration, Timer};
 use lwa_embedded::core::session::{Instant, Session};
-use lwa_embedded::flash::{AsyncFlashStore, BUFFER_LEN};
+use lwa_embedded::flash::{ApplicationKey, AsyncFlashStore, BUFFER_LEN};
 use lwa_embedded::{DriveError, EXCHANGE_BUFFER_LEN, Next};
 use static_cell::{ConstStaticCell, StaticCell};
 use {defmt_rtt as _, panic_probe as _};
@@ -65,6 +65,7 @@ static SESSION: StaticCell<Session<'static>> = StaticCell::new();
 static EXCHANGE: ConstStaticCell<[u8; EXCHANGE_BUFFER_LEN]> =
     ConstStaticCell::new([0; EXCHANGE_BUFFER_LEN]);
 static STORE_BUFFER: ConstStaticCell<[u8; BUFFER_LEN]> = ConstStaticCell::new([0; BUFFER_LEN]);
+static STORE_KEY: StaticCell<ApplicationKey> = StaticCell::new();
 static TCP_RX: ConstStaticCell<[u8; TCP_RX_LEN]> = ConstStaticCell::new([0; TCP_RX_LEN]);
 static TCP_TX: ConstStaticCell<[u8; TCP_TX_LEN]> = ConstStaticCell::new([0; TCP_TX_LEN]);
 static READ_RECORD: ConstStaticCell<[u8; READ_RECORD_LEN]> =
@@ -144,7 +145,10 @@ async fn main(spawner: Spawner) {
     join(&mut control, stack).await;
     let unix_at_boot = wall_time(stack).await;
 
-    let flash = Flash::new(p.FLASH, p.DMA_CH1, Irqs);
+    let mut flash = Flash::new(p.FLASH, p.DMA_CH1, Irqs);
+    // The board has no secret storage: the sealing key comes from the flash chip's unique ID
+    // (see store.rs for what that protects against, and what not).
+    let key = STORE_KEY.init(store::chip_key(&mut flash));
     // The range is two or more whole erase sectors and the buffer BUFFER_LEN bytes, fixed at
     // build time: `new` cannot refuse them.
     let mut store = unwrap!(AsyncFlashStore::new(
@@ -152,7 +156,8 @@ async fn main(spawner: Spawner) {
         store::RANGE,
         STORE_BUFFER.take(),
         config::LWA_CLIENT_ID,
-    ));
+    ))
+    .sealed(key);
     let session = SESSION.init_with(|| Session::new(config::SESSION));
     restore(&mut store, session).await;
 
