@@ -10,11 +10,12 @@
 //! on a NOR flash in RAM that loses its power (lwa-test-support's `RamFlash`), and count.
 //!
 //! The record holds the client ID the tokens belong to (a record of another client ID is not
-//! loaded), the refresh token and, if [`keep_access_token`](FlashStore::keep_access_token)
-//! is on, the access token and its expiry, so that a reboot within the hour sends no request.
-//! Keep the access token only if the session's clock is wall time (milliseconds since the Unix
-//! epoch, from SNTP or an RTC): an expiry on a clock that restarts at boot means nothing after
-//! a reboot. A store that would write the record as it already is writes nothing (flash wears
+//! loaded), the refresh token and, when the session keeps access tokens
+//! ([`Config::keep_access_tokens`](lwa_core::session::Config::keep_access_tokens): the
+//! session decides, and hands them to the store), the access token and its expiry, so that a
+//! reboot within the hour sends no request. Keep access tokens only if the session's clock is
+//! wall time (milliseconds since the Unix epoch, from SNTP or an RTC): an expiry on a clock
+//! that restarts at boot means nothing after a reboot. A store that would write the record as it already is writes nothing (flash wears
 //! out); [`writes`](FlashStore::writes) counts the records actually written (a forget's
 //! padding records included).
 //!
@@ -445,7 +446,6 @@ struct Inner<'b, F: embedded_storage_async::nor_flash::NorFlash> {
     client_id: &'b str,
     /// The board's key and the sealing code, when sealed.
     key: Option<(&'b mut dyn SealingKey, &'static seal::Ops)>,
-    keep_access_token: bool,
     writes: u32,
     unopened: Option<OpenError>,
     /// Erase pages in the range.
@@ -471,7 +471,6 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
             buffer,
             client_id,
             key: None,
-            keep_access_token: false,
             writes: 0,
             unopened: None,
             pages: (range.end - range.start) / page,
@@ -632,13 +631,9 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> Inner<'b, F> {
     }
 
     async fn store(&mut self, tokens: &Tokens<'_>) -> Result<(), FlashError<F::Error>> {
-        let access = if self.keep_access_token {
-            tokens
-                .access_token
-                .map(|(t, at)| (t.expose(), at.as_millis()))
-        } else {
-            None
-        };
+        let access = tokens
+            .access_token
+            .map(|(t, at)| (t.expose(), at.as_millis()));
         let record = Record::Tokens {
             client_id: self.client_id,
             refresh: tokens.refresh_token.expose(),
@@ -741,7 +736,6 @@ pub struct FlashStore<'b, F: NorFlash> {
 impl<F: NorFlash> fmt::Debug for FlashStore<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlashStore")
-            .field("keep_access_token", &self.inner.keep_access_token)
             .field("sealed", &self.inner.key.is_some())
             .field("writes", &self.inner.writes)
             .finish_non_exhaustive()
@@ -774,24 +768,6 @@ impl<'b, F: NorFlash> FlashStore<'b, F> {
         Ok(Self {
             inner: Inner::new(Blocking(flash), range, buffer, client_id)?,
         })
-    }
-
-    /// Keeps the access token and its expiry too (off by default). See the
-    /// [module docs](self) for the clock this needs.
-    ///
-    /// ```
-    /// # use lwa_embedded::flash::FlashStore;
-    /// # use lwa_test_support::flash::RamFlash;
-    /// # let mut memory = [0xFF; 2048];
-    /// # let mut buffer = [0u8; lwa_embedded::flash::BUFFER_LEN];
-    /// let store = FlashStore::new(RamFlash::<1024>::new(&mut memory), 0..2048, &mut buffer, "c")?
-    ///     .keep_access_token(true);
-    /// # Ok::<(), lwa_embedded::flash::FlashError<lwa_test_support::flash::PowerCut>>(())
-    /// ```
-    #[must_use]
-    pub fn keep_access_token(mut self, keep: bool) -> Self {
-        self.inner.keep_access_token = keep;
-        self
     }
 
     /// Seals every record with AES-128-GCM under `key`, the board's (see the
@@ -911,7 +887,6 @@ pub struct AsyncFlashStore<'b, F: embedded_storage_async::nor_flash::NorFlash> {
 impl<F: embedded_storage_async::nor_flash::NorFlash> fmt::Debug for AsyncFlashStore<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncFlashStore")
-            .field("keep_access_token", &self.inner.keep_access_token)
             .field("sealed", &self.inner.key.is_some())
             .field("writes", &self.inner.writes)
             .finish_non_exhaustive()
@@ -942,13 +917,6 @@ impl<'b, F: embedded_storage_async::nor_flash::NorFlash> AsyncFlashStore<'b, F> 
         Ok(Self {
             inner: Inner::new(flash, range, buffer, client_id)?,
         })
-    }
-
-    /// As [`FlashStore::keep_access_token`].
-    #[must_use]
-    pub fn keep_access_token(mut self, keep: bool) -> Self {
-        self.inner.keep_access_token = keep;
-        self
     }
 
     /// As [`FlashStore::sealed`].

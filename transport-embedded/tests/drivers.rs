@@ -430,8 +430,8 @@ fn a_failing_store_is_an_error_the_caller_sees_and_nothing_is_lost() {
 
 // ---- the storage rule: the session's, carried out by both drivers ----
 
-/// A device maker's case: access tokens kept (the session's setting; the clock is wall
-/// time), LWA answering every refresh with a new access token and the same refresh token,
+/// A device maker's case: access tokens kept (the session's setting, the one rule: the
+/// store writes what the session hands it; the clock is wall time), LWA answering every refresh with a new access token and the same refresh token,
 /// three refreshes an hour apart. After each, the flash holds the newest access token, and
 /// a reboot with it still valid sends no request.
 #[cfg(feature = "flash")]
@@ -481,9 +481,7 @@ mod kept_access_tokens {
         let mut flash_buffer = [0u8; BUFFER_LEN];
         {
             let flash = RamFlash::<1024>::new(&mut memory);
-            let mut store = FlashStore::new(flash, 0..4096, &mut flash_buffer, CLIENT)
-                .unwrap()
-                .keep_access_token(true);
+            let mut store = FlashStore::new(flash, 0..4096, &mut flash_buffer, CLIENT).unwrap();
             lwa_embedded::core::session::TokenStore::store(
                 &mut store,
                 &Tokens {
@@ -557,9 +555,7 @@ mod kept_access_tokens {
         let mut buffer = [0u8; BUFFER_LEN];
         let mut flash_buffer = [0u8; BUFFER_LEN];
         let flash = RamFlash::<1024>::new(&mut memory);
-        let store = AsyncFlashStore::new(flash, 0..4096, &mut flash_buffer, CLIENT)
-            .unwrap()
-            .keep_access_token(true);
+        let store = AsyncFlashStore::new(flash, 0..4096, &mut flash_buffer, CLIENT).unwrap();
         let clock = std::cell::Cell::new(T0);
         let mut driver = lwa_embedded::asynch::Driver {
             connector: Connector {

@@ -72,9 +72,10 @@ fn load(
     let mut buffer = vec![0u8; BUFFER_LEN];
     let mut key = key(sealed);
     let range = 0..memory_len(memory);
-    let mut store = open(RamFlash::<PAGE>::new(memory), range, &mut buffer, &mut key)
-        .keep_access_token(keep_access);
+    let mut store = open(RamFlash::<PAGE>::new(memory), range, &mut buffer, &mut key);
     let stored = store.load().expect("the store loads after any cut")?;
+    // Stored only when the session keeps access tokens (it then hands them to the store).
+    assert!(keep_access || stored.access_token.is_none());
     Some((
         stored.refresh_token.expose().to_owned(),
         stored
@@ -103,12 +104,18 @@ fn store(
     if let Some(n) = cut {
         flash.cut_power_after(n);
     }
-    let mut store = open(flash, range, &mut buffer, &mut key).keep_access_token(keep_access);
+    let mut store = open(flash, range, &mut buffer, &mut key);
     let refresh = token(i, len);
     let access = access(i);
     let tokens = Tokens {
         refresh_token: Secret::new(&refresh),
-        access_token: Some((Secret::new(&access), Instant::from_millis(1_000 * i as u64))),
+        // What the session hands the store: the access token only when it keeps them.
+        access_token: keep_access.then(|| {
+            (
+                Secret::new(access.as_str()),
+                Instant::from_millis(1_000 * i as u64),
+            )
+        }),
     };
     let result = store.store(&tokens);
     let flash = store.into_flash();

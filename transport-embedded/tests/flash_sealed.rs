@@ -34,8 +34,7 @@ fn load(memory: &mut [u8], key: Option<[u8; 16]>, client: &str) -> (Loaded, Opti
         &mut buffer,
         client,
     )
-    .unwrap()
-    .keep_access_token(true);
+    .unwrap();
     let mut store = match &mut key {
         Some(k) => store.sealed(k),
         None => store,
@@ -65,8 +64,7 @@ fn stored(key: Option<[u8; 16]>, client: &str) -> Vec<u8> {
         &mut buffer,
         client,
     )
-    .unwrap()
-    .keep_access_token(true);
+    .unwrap();
     let mut store = match &mut key {
         Some(k) => store.sealed(k),
         None => store,
