@@ -158,6 +158,14 @@ async fn main(spawner: Spawner) {
         config::LWA_CLIENT_ID,
     ))
     .sealed(key);
+    // Where the tokens are kept, and how: said once at boot, for whoever reads the log.
+    info!(
+        "tokens kept in flash at {:#x}..{:#x}, sealed with AES-128-GCM under a key from the \
+         flash chip's unique ID (it stops casual reading of a flash dump, not an attacker \
+         holding the board)",
+        store::RANGE.start,
+        store::RANGE.end
+    );
     let session = SESSION.init_with(|| Session::new(config::SESSION));
     restore(&mut store, session).await;
 
